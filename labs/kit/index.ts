@@ -1,0 +1,20 @@
+/**
+ * @scale-lab/kit — the small cluster every lab runs on. Web-standard APIs only, so the same code
+ * runs in Node, in a browser Worker and in WebContainer; the node:http adapter lives apart in
+ * `@scale-lab/kit/node-http`.
+ */
+export { Cluster, CLIENT } from './cluster.ts';
+export type { ClusterOptions, Handler, LinkOptions, NodeContext, NodeFactory, Transport } from './cluster.ts';
+export { VirtualClock, RealClock, settle } from './clock.ts';
+export type { Clock } from './clock.ts';
+export { KeyValueStore, KvError } from './kv.ts';
+export type { KvClient, SetOptions } from './kv.ts';
+export { SqlDatabase, configureSqlWasm } from './sql.ts';
+export type { SqlClient, SqlRow, SqlValue, SqlWasmSource } from './sql.ts';
+export { Metrics, percentile } from './metrics.ts';
+export type { ClusterEvent, ClusterEventListener, NodeMetrics } from './metrics.ts';
+export type { LoadOptions, LoadReport } from './load.ts';
+export { seededRandom, deriveSeed } from './random.ts';
+export { getCookie, hostOf, retarget } from './http.ts';
+export { assertNoWallClock, findWallClockUses } from './learner-guard.ts';
+export type { GuardViolation } from './learner-guard.ts';

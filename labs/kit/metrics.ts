@@ -1,0 +1,89 @@
+/**
+ * Per-node counters that graded tests assert on, also emitted as events for a live view.
+ * A node's record holds what it served (requests, errors, latency) and what it used
+ * (queries it sent, key-value reads it made and whether they hit).
+ */
+export interface NodeMetrics {
+  /** HTTP requests this node received (HTTP nodes), or operations it served (store, database). */
+  requests: number;
+  /** Requests answered with a 5xx status or a thrown error. */
+  errors: number;
+  /** Requests being handled right now. */
+  inFlight: number;
+  /** Time each request took to handle here, in ms of the cluster's clock. */
+  latencies: number[];
+  /** SQL statements: received (database nodes) or sent (every other node). */
+  queries: number;
+  /** Key-value operations: received (store) or sent (every other node). */
+  kvOps: number;
+  /** Key-value reads (GET): received (store) or sent. */
+  kvReads: number;
+  /** Reads that found a value. */
+  cacheHits: number;
+  /** Reads that found nothing. */
+  cacheMisses: number;
+}
+
+export type ClusterEvent =
+  | { type: 'request'; at: number; from: string; node: string; method: string; path: string; status: number; latency: number }
+  | { type: 'query'; at: number; from: string; node: string; sql: string }
+  | { type: 'kv'; at: number; from: string; node: string; command: string; key: string; hit?: boolean }
+  | { type: 'node'; at: number; node: string; state: 'up' | 'killed' | 'failing' | 'restarted' }
+  | { type: 'log'; at: number; node: string; message: string };
+
+export type ClusterEventListener = (event: ClusterEvent) => void;
+
+function emptyMetrics(): NodeMetrics {
+  return { requests: 0, errors: 0, inFlight: 0, latencies: [], queries: 0, kvOps: 0, kvReads: 0, cacheHits: 0, cacheMisses: 0 };
+}
+
+/** The value below which `p` percent of the samples fall (nearest-rank). 0 with no samples. */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return 0;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
+}
+
+export class Metrics {
+  readonly #nodes = new Map<string, NodeMetrics>();
+  readonly #listeners = new Set<ClusterEventListener>();
+
+  /** The live record of one node (created empty on first use). */
+  of(node: string): NodeMetrics {
+    let m = this.#nodes.get(node);
+    if (!m) {
+      m = emptyMetrics();
+      this.#nodes.set(node, m);
+    }
+    return m;
+  }
+
+  /** A copy of one node's counters, safe to keep while the cluster runs on. */
+  node(node: string): NodeMetrics {
+    const m = this.of(node);
+    return { ...m, latencies: [...m.latencies] };
+  }
+
+  /** Copies of every node's counters, by node name, in name order. */
+  all(): Record<string, NodeMetrics> {
+    const out: Record<string, NodeMetrics> = {};
+    for (const name of [...this.#nodes.keys()].sort()) out[name] = this.node(name);
+    return out;
+  }
+
+  /** Zeroes every counter (requests in flight stay counted). */
+  reset(): void {
+    for (const [name, m] of this.#nodes) this.#nodes.set(name, { ...emptyMetrics(), inFlight: m.inFlight });
+  }
+
+  /** Subscribes to every event; returns the unsubscribe function. */
+  on(listener: ClusterEventListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  emit(event: ClusterEvent): void {
+    for (const listener of this.#listeners) listener(event);
+  }
+}
