@@ -1,0 +1,38 @@
+import { getCookie, type Handler, type NodeContext } from '@scale-lab/kit';
+
+interface Session {
+  user: string;
+}
+
+/** Sessions expire after a day without use; every request that finds one extends it. */
+const SESSION_TTL_S = 24 * 60 * 60;
+
+/** One app server. All three run this same code; `ctx.name` tells them apart (app-1, app-2, app-3). */
+export function createApp(ctx: NodeContext): Handler {
+  // No user data in this server's memory: sessions live in the shared store, so any clone can answer.
+  return async (req) => {
+    const url = new URL(req.url);
+
+    if (url.pathname === '/health') return new Response('ok');
+
+    if (req.method === 'POST' && url.pathname === '/login') {
+      const { user } = (await req.json()) as { user?: string };
+      if (!user) return Response.json({ error: 'user is required' }, { status: 400 });
+      const sid = Math.floor(ctx.random() * 2 ** 48).toString(36);
+      await ctx.kv.set(`session:${sid}`, JSON.stringify({ user } satisfies Session), { ex: SESSION_TTL_S });
+      return Response.json({ user, server: ctx.name }, { headers: { 'set-cookie': `sid=${sid}; HttpOnly; Path=/` } });
+    }
+
+    if (url.pathname === '/me') {
+      const sid = getCookie(req, 'sid');
+      const stored = sid ? await ctx.kv.get(`session:${sid}`) : null;
+      if (!stored) return Response.json({ error: 'not logged in', server: ctx.name }, { status: 401 });
+      await ctx.kv.expire(`session:${sid}`, SESSION_TTL_S);
+      const session = JSON.parse(stored) as Session;
+      return Response.json({ user: session.user, server: ctx.name });
+    }
+
+    await ctx.sleep(10);
+    return new Response(`hello from ${ctx.name}`);
+  };
+}

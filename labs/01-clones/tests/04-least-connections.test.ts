@@ -1,0 +1,22 @@
+import { expect, test } from 'vitest';
+import { APP_SERVERS, clonesCluster, countServed, sendSequential } from './helpers.ts';
+
+test('with one slow server, new requests go to the least busy servers', async () => {
+  const cluster = clonesCluster();
+  // app-3 is far away: 100 ms each way, while the others answer in about 10 ms.
+  cluster.link('lb', 'app-3', { latency: 100 });
+  const served = countServed(cluster);
+  const report = await cluster.load({ target: 'http://lb/', requests: 300, concurrency: 12 });
+  expect(report.failed, `${report.failed} of 300 requests failed`).toBe(0);
+  const slow = served.of('app-3');
+  expect(slow, `the slow server app-3 received ${slow} of 300 requests while its requests piled up; least connections sends each new request to the server with the fewest in flight, so app-3 should get under 40`).toBeLessThan(40);
+});
+
+test('ties rotate: with all servers idle, requests still go round robin', async () => {
+  const cluster = clonesCluster();
+  const served = countServed(cluster);
+  await sendSequential(cluster, 30);
+  for (const server of APP_SERVERS) {
+    expect(served.of(server), `${server} received ${served.of(server)} of 30 sequential requests; when every server has 0 in flight, break the tie in turn`).toBe(10);
+  }
+});
