@@ -1,0 +1,132 @@
+/**
+ * npm run lab -- <topic> [--starter | --solution | --files DIR] [--step ID] [--json] [--timeout S] [--serve]
+ *
+ * Runs a lab's graded tests against your own copy of its editable files (made from the starter in
+ * my-labs/<lab>/ on first use), the starter, the solution, or the files in DIR. Exit code 0 only when
+ * every step passed. --serve starts the lab's cluster on real ports instead.
+ */
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { composeFiles, findLab, ROOT, WORK_DIR, type LabFolder } from './lab-runner/catalog.ts';
+import { runLabInNode } from './lab-runner/run-node.ts';
+
+const USAGE = `Usage: npm run lab -- <topic> [--starter | --solution | --files DIR] [--step ID] [--json] [--timeout SECONDS] [--serve]
+  <topic>       a lab, e.g. clones or 01-clones
+  (no source)   your own copy in my-labs/<lab>/, made from the starter the first time
+  --starter     the starter files          --solution   the solution
+  --files DIR   editable files taken from DIR
+  --step ID     only this step (repeatable)
+  --json        print { lab, steps: [{ id, passed }] } as the last line
+  --timeout S   stop the run after S seconds (default 60)
+  --serve       start the lab's cluster on real ports (Ctrl+C to stop)`;
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+}
+
+const { values, positionals } = (() => {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        starter: { type: 'boolean' },
+        solution: { type: 'boolean' },
+        files: { type: 'string' },
+        step: { type: 'string', multiple: true },
+        json: { type: 'boolean' },
+        timeout: { type: 'string' },
+        serve: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    return fail(`${(err as Error).message}\n\n${USAGE}`);
+  }
+})();
+
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+if (positionals.length !== 1) fail(USAGE);
+if ([values.starter, values.solution, values.files !== undefined].filter(Boolean).length > 1) fail('Choose one of --starter, --solution and --files.');
+
+let lab: LabFolder;
+try {
+  lab = findLab(positionals[0]!);
+} catch (err) {
+  fail((err as Error).message);
+}
+
+/** The folder whose editable files are under test, and how to describe it. */
+function source(): { overlays: string[]; label: string } {
+  if (values.starter) return { overlays: [], label: 'the starter' };
+  if (values.solution) return { overlays: [join(lab.dir, 'solution')], label: 'the solution' };
+  if (values.files !== undefined) {
+    const dir = resolve(values.files);
+    if (!existsSync(dir)) fail(`--files ${values.files}: no such folder.`);
+    return { overlays: [dir], label: relative(process.cwd(), dir) || '.' };
+  }
+  const mine = join(ROOT, 'my-labs', lab.name);
+  if (!existsSync(mine)) {
+    mkdirSync(mine, { recursive: true });
+    for (const f of lab.lab.editable) cpSync(join(lab.dir, 'starter', f), join(mine, f));
+    if (!values.json) process.stdout.write(`Made your copy of ${lab.name} from the starter. Edit these files:\n${lab.lab.editable.map((f) => `  ${relative(process.cwd(), join(mine, f))}`).join('\n')}\n\n`);
+  } else if (!values.json) {
+    process.stdout.write(`Testing your files in ${relative(process.cwd(), mine)}/ (${lab.lab.editable.join(', ')})\n\n`);
+  }
+  return { overlays: [mine], label: relative(process.cwd(), mine) };
+}
+
+const { overlays, label } = source();
+const filesDir = composeFiles(lab, overlays, join(WORK_DIR, 'cli', lab.name));
+
+if (values.serve) {
+  const { serveCluster } = await import('@scale-lab/kit/node-http');
+  const mod = (await import(join(filesDir, lab.lab.cluster.file))) as Record<string, (o: object) => unknown>;
+  const create = mod[lab.lab.cluster.export];
+  if (typeof create !== 'function') fail(`${lab.lab.cluster.file} does not export ${lab.lab.cluster.export}().`);
+  const cluster = (await create({ clock: 'real' })) as import('@scale-lab/kit').Cluster;
+  const served = await serveCluster(cluster, { ports: { [lab.lab.cluster.entry]: Number(process.env.PORT ?? 8080) } });
+  cluster.metrics.on((e) => {
+    if (e.type === 'request' && e.from === 'client') process.stdout.write(`${e.method} ${e.path} → ${e.node} ${e.status} (${e.latency} ms)\n`);
+    if (e.type === 'log') process.stdout.write(`[${e.node}] ${e.message}\n`);
+  });
+  process.stdout.write(`${lab.lab.title} (${label}) is running on real ports:\n`);
+  for (const [name, url] of Object.entries(served.urls)) process.stdout.write(`  ${name.padEnd(8)} ${url}${name === lab.lab.cluster.entry ? '   ← start here' : ''}\n`);
+  process.stdout.write('Press Ctrl+C to stop.\n');
+  process.on('SIGINT', () => void served.close().then(() => process.exit(0)));
+} else {
+  const timeoutS = Number(values.timeout ?? 60);
+  if (!(timeoutS > 0)) fail(`--timeout takes a number of seconds, got ${values.timeout}.`);
+  const unknown = (values.step ?? []).filter((id) => !lab.lab.steps.some((s) => s.id === id));
+  if (unknown.length) fail(`No step ${unknown.join(', ')} in ${lab.name}. Steps: ${lab.lab.steps.map((s) => s.id).join(', ')}`);
+
+  if (!values.json) process.stdout.write(`${lab.lab.title}: grading ${label}\n`);
+  const result = await runLabInNode(lab, filesDir, {
+    timeoutMs: timeoutS * 1000,
+    steps: values.step,
+    onOutput: values.json ? undefined : (line) => process.stdout.write(`  │ ${line}\n`),
+  });
+
+  if (!values.json) {
+    let firstFailure = true;
+    for (const step of result.steps) {
+      const meta = lab.lab.steps.find((s) => s.id === step.id)!;
+      process.stdout.write(`\n${step.passed ? '✓' : '✗'} ${meta.title}\n`);
+      if (step.error) process.stdout.write(`    ${step.error.split('\n').join('\n    ')}\n`);
+      for (const t of step.tests.filter((t) => !t.passed)) process.stdout.write(`    ✗ ${t.name}\n      ${(t.message ?? '').split('\n').join('\n      ')}\n`);
+      if (!step.passed && firstFailure) {
+        firstFailure = false;
+        process.stdout.write(`    Task: ${meta.task}\n    Hint: ${meta.hints[0]}\n`);
+      }
+    }
+    const passed = result.steps.filter((s) => s.passed).length;
+    process.stdout.write(`\n${passed} of ${result.steps.length} steps passed.\n`);
+  } else {
+    process.stdout.write(`${JSON.stringify({ lab: result.lab, steps: result.steps.map((s) => ({ id: s.id, passed: s.passed })) })}\n`);
+  }
+  process.exit(result.steps.every((s) => s.passed) ? 0 : 1);
+}
