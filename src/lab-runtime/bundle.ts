@@ -1,0 +1,26 @@
+/**
+ * What the site build prepares for each lab, so that nothing is installed or bundled in the
+ * reader's browser: the lab's metadata and files, and its graded tests already bundled.
+ * Served as `<base>lab-assets/<lab>.json`; the kit as `<base>lab-assets/kit.js`.
+ */
+import type { Lab } from '../schemas/lab.ts';
+
+export interface LabBundle {
+  /** Folder name, e.g. "01-clones". */
+  name: string;
+  /** Changes whenever any file of the lab changes: lets the page notice a new starter. */
+  version: string;
+  lab: Lab;
+  /** Every starter file by path, e.g. { "balancer.ts": "…", "cluster.ts": "…" }. */
+  starter: Record<string, string>;
+  /** The solution's editable files that differ from the starter. */
+  solution: Record<string, string>;
+  /**
+   * Each step's test file, bundled to CommonJS. Left outside the bundle and resolved at run time:
+   * `vitest`, `@scale-lab/kit`, and the lab's own files (`../starter/<file>`).
+   */
+  tests: Record<string, string>;
+}
+
+/** The runtime asset folder under the site's base path. */
+export const LAB_ASSETS_DIR = 'lab-assets';
