@@ -467,10 +467,17 @@ export class Cluster {
    * settled and the work is still waiting on a timer. Nested calls share the outer drive.
    */
   async run<T>(work: Promise<T> | (() => Promise<T>)): Promise<T> {
-    const promise = typeof work === 'function' ? work() : work;
     const clock = this.#virtual;
-    if (!clock || this.#driving) return promise;
+    if (!clock || this.#driving) return typeof work === 'function' ? work() : work;
+    // Claim the drive before starting the work, so requests it starts join this drive.
     this.#driving = true;
+    let promise: Promise<T>;
+    try {
+      promise = typeof work === 'function' ? work() : work;
+    } catch (err) {
+      this.#driving = false;
+      throw err;
+    }
     let done = false;
     promise.then(() => (done = true), () => (done = true));
     const deadline = clock.now() + this.#maxRunTime;

@@ -33,6 +33,8 @@ function filesUnderTest(): Plugin {
 
 export default defineConfig({
   root: labDir,
+  // Vite's cache goes with the runs, not into the lab folder.
+  cacheDir: join(import.meta.dirname, '../../.lab-work/.vite'),
   plugins: [filesUnderTest()],
   server: { fs: { strict: false } },
   test: {

@@ -34,12 +34,12 @@ export interface RunningCluster {
 /** Raised when a run cannot give verdicts: stopped code, a crashed runtime. The message is for the reader. */
 export class RuntimeError extends Error {
   override name = 'RuntimeError';
-  constructor(
-    message: string,
-    /** `timeout`: the code stopped answering; `crash`: the runtime died (e.g. out of memory); `aborted`: cancelled. */
-    readonly reason: 'timeout' | 'crash' | 'aborted' | 'boot',
-  ) {
+  /** `timeout`: the code stopped answering; `crash`: the runtime died (e.g. out of memory); `aborted`: cancelled; `boot`: it never started. */
+  readonly reason: 'timeout' | 'crash' | 'aborted' | 'boot';
+
+  constructor(message: string, reason: RuntimeError['reason']) {
     super(message);
+    this.reason = reason;
   }
 }
 

@@ -6,3 +6,5 @@ if (blocks.length > 0) {
   mermaid.initialize({ startOnLoad: false });
   await mermaid.run({ nodes: [...blocks] });
 }
+
+export {};

@@ -158,3 +158,13 @@ describe('Components and load', () => {
     expect(c.metrics).not.toEqual(a.metrics);
   });
 });
+
+test('requests started inside run() join its drive of the clock', async () => {
+  const cluster = new Cluster().addNode('app', (ctx) => async () => {
+    await ctx.sleep(10);
+    return new Response('ok');
+  });
+  const all = await cluster.run(() => Promise.all([1, 2, 3].map(() => cluster.fetch('http://app/'))));
+  expect(all.map((r) => r.status)).toEqual([200, 200, 200]);
+  expect(cluster.clock.now()).toBe(10);
+});

@@ -1,0 +1,48 @@
+import { expect, test } from 'vitest';
+import { cachingCluster, get, productInDb, put, show, type Product, type ProductPage } from './helpers.ts';
+
+test('after PUT /products/4, both endpoints show the new price, and reads are cached again', async () => {
+  const cluster = await cachingCluster();
+  await get(cluster, '/products/4');
+  await get(cluster, '/products/4/page');
+  const before = productInDb(cluster, 4);
+  const price = before.priceCents + 500;
+
+  const updated = await put(cluster, 4, { priceCents: price });
+  expect(updated.body, `PUT /products/4 with { priceCents: ${price} } answered ${show(updated)}; it should answer the updated product`).toEqual({ ...before, priceCents: price });
+  expect(productInDb(cluster, 4).priceCents, 'PUT /products/4 did not change the price in the database').toBe(price);
+
+  const product = await get<Product>(cluster, '/products/4');
+  expect(product.body?.priceCents, `GET /products/4 returned the old price after PUT: delete the cached keys when the product changes (it answered ${show(product)}; the new price is ${price})`).toBe(price);
+  const page = await get<ProductPage>(cluster, '/products/4/page');
+  expect(page.body?.product?.priceCents, `GET /products/4/page returned the old price after PUT: delete the cached keys when the product changes, the page's as well as the product's (it answered ${show(page)}; the new price is ${price})`).toBe(price);
+
+  cluster.metrics.reset();
+  await get(cluster, '/products/4');
+  await get(cluster, '/products/4/page');
+  const { queries } = cluster.metrics.node('app');
+  expect(queries, `after the update, reading /products/4 and its page a second time still cost ${queries} queries: step 3 builds on the cache of step 1, so the first read after a change fills the cache again and the next ones hit it`).toBe(0);
+});
+
+test('renaming one product leaves the others cached', async () => {
+  const cluster = await cachingCluster();
+  for (const path of ['/products/4', '/products/4/page', '/products/5', '/products/5/page']) await get(cluster, path);
+  const before = productInDb(cluster, 4);
+
+  await put(cluster, 4, { name: 'Waterproof Hiking Jacket, 2nd edition' });
+  const product = await get<Product>(cluster, '/products/4');
+  expect(product.body, `GET /products/4 answered ${show(product)} after a PUT that renamed it: delete the cached keys when the product changes`).toEqual({ ...before, name: 'Waterproof Hiking Jacket, 2nd edition' });
+  const page = await get<ProductPage>(cluster, '/products/4/page');
+  expect(page.body?.product?.name, `GET /products/4/page answered ${show(page)} after a PUT that renamed the product: delete the cached keys when the product changes, the page's as well as the product's`).toBe('Waterproof Hiking Jacket, 2nd edition');
+
+  cluster.metrics.reset();
+  await get(cluster, '/products/5');
+  await get(cluster, '/products/5/page');
+  const { queries, kvReads } = cluster.metrics.node('app');
+  expect(
+    queries,
+    kvReads === 0
+      ? `reading product 5 and its page cost ${queries} queries: step 3 builds on the cache of step 1`
+      : `after a change to product 4, reading product 5 and its page cost ${queries} queries: delete only the keys of the product that changed (e.g. product:4 and page:4), not the whole cache`,
+  ).toBe(0);
+});

@@ -1,0 +1,39 @@
+import { expect, test } from 'vitest';
+import { PRODUCT_IDS, cachingCluster, get, getAll, pageInDb, productInDb, sameProduct, show, type Product, type ProductPage } from './helpers.ts';
+
+test('100 concurrent requests for one product on a cold cache cost 1 query', async () => {
+  const cluster = await cachingCluster();
+  const expected = productInDb(cluster, 7);
+  const answers = await getAll<Product>(cluster, Array.from({ length: 100 }, () => '/products/7'));
+  const wrong = answers.filter((a) => a.status !== 200 || !sameProduct(a.body, expected));
+  expect(wrong.length, `${wrong.length} of 100 concurrent GET /products/7 got a wrong answer, e.g. ${wrong[0] ? show(wrong[0]) : ''}; every request that waits on a shared load must get its result`).toBe(0);
+  const { queries } = cluster.metrics.node('db');
+  expect(queries, `100 concurrent misses cost ${queries} queries: let concurrent misses on one key share one load (single-flight)`).toBe(1);
+
+  cluster.metrics.reset();
+  await get(cluster, '/products/7');
+  expect(cluster.metrics.node('db').queries, 'after the 100 concurrent requests, one more GET /products/7 still cost a query: the shared load should also fill the cache').toBe(0);
+});
+
+test('50 concurrent requests for one page on a cold cache cost its 3 queries once', async () => {
+  const cluster = await cachingCluster();
+  const expected = pageInDb(cluster, 8);
+  const answers = await getAll<ProductPage>(cluster, Array.from({ length: 50 }, () => '/products/8/page'));
+  answers.forEach((answer, i) => {
+    expect(answer.body, `answer ${i + 1} of 50 concurrent GET /products/8/page was ${show(answer)}, not the page the database holds; every request that waits on a shared load must get its result`).toEqual(expected);
+  });
+  const { queries } = cluster.metrics.node('db');
+  expect(queries, `50 concurrent misses on one page cost ${queries} queries, where building it once takes 3: let concurrent misses on one key share one load (single-flight)`).toBe(3);
+});
+
+test('concurrent requests for different products each get their own product', async () => {
+  const cluster = await cachingCluster();
+  const paths = Array.from({ length: 100 }, (_, i) => `/products/${(i % 10) + 1}`);
+  const answers = await getAll<Product>(cluster, paths);
+  answers.forEach((answer, i) => {
+    const id = (i % 10) + 1;
+    expect(sameProduct(answer.body, productInDb(cluster, id)), `concurrent GET /products/${id} answered ${show(answer)}: share a load only between requests for the same key`).toBe(true);
+  });
+  const { queries } = cluster.metrics.node('db');
+  expect(queries, `100 concurrent requests for 10 products cost ${queries} queries; one load per key makes 10: let concurrent misses on one key share one load (single-flight)`).toBe(10);
+});

@@ -1,0 +1,59 @@
+import { describe, expect, test } from 'vitest';
+import { LabEditsStore, labEditsKey } from '../../src/storage/lab-edits.ts';
+
+class MemoryStorage implements Storage {
+  #items = new Map<string, string>();
+  get length() {
+    return this.#items.size;
+  }
+  clear() {
+    this.#items.clear();
+  }
+  getItem(key: string) {
+    return this.#items.get(key) ?? null;
+  }
+  key(i: number) {
+    return [...this.#items.keys()][i] ?? null;
+  }
+  removeItem(key: string) {
+    this.#items.delete(key);
+  }
+  setItem(key: string, value: string) {
+    this.#items.set(key, value);
+  }
+}
+
+const starter = { version: 'v1', files: { 'app.ts': 'old' } };
+
+describe('LabEditsStore', () => {
+  test('saves each file with a timestamp and the starter it was based on', () => {
+    const storage = new MemoryStorage();
+    const store = new LabEditsStore(storage, '/course/', '01-clones');
+    store.save('app.ts', 'mine', starter, 1000);
+    const { saved } = store.load();
+    expect(saved).toEqual({ format: 1, lab: '01-clones', starterVersion: 'v1', starter: starter.files, files: { 'app.ts': { text: 'mine', savedAt: 1000 } } });
+    expect(storage.getItem(labEditsKey('/course/', '01-clones'))).not.toBeNull();
+    expect(labEditsKey('/', '01-clones')).not.toBe(labEditsKey('/course/', '01-clones'));
+  });
+
+  test('a corrupt or foreign value is set aside, not deleted, and the lab starts clean', () => {
+    const storage = new MemoryStorage();
+    const key = labEditsKey('/', '01-clones');
+    storage.setItem(key, '{not json');
+    const store = new LabEditsStore(storage, '/', '01-clones');
+    const { saved, setAside } = store.load();
+    expect(saved).toBeUndefined();
+    expect(setAside).toMatch(/set-aside/);
+    expect(storage.getItem(setAside!)).toBe('{not json');
+    expect(storage.getItem(key)).toBeNull();
+  });
+
+  test('acknowledging a new starter keeps the edits', () => {
+    const store = new LabEditsStore(new MemoryStorage(), '/', '01-clones');
+    store.save('app.ts', 'mine', starter, 1);
+    store.acknowledgeStarter({ version: 'v2', files: { 'app.ts': 'new' } });
+    expect(store.load().saved).toMatchObject({ starterVersion: 'v2', starter: { 'app.ts': 'new' }, files: { 'app.ts': { text: 'mine' } } });
+    store.clear();
+    expect(store.load().saved).toBeUndefined();
+  });
+});
