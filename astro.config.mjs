@@ -33,6 +33,27 @@ if (!chromium) {
   );
 }
 
+/**
+ * Monaco's ESM build imports its CSS piece by piece; left to the bundler, that CSS would be linked
+ * from every page of the course. Stub those imports; the editor attaches Monaco's one stylesheet
+ * itself when a lab opens.
+ */
+function monacoCssOnDemand() {
+  return {
+    name: 'scale-lab:monaco-css-on-demand',
+    enforce: /** @type {const} */ ('pre'),
+    /** @param {string} source @param {string | undefined} importer */
+    resolveId(source, importer) {
+      if (source.endsWith('.css') && importer?.includes('/node_modules/monaco-editor/esm/')) return '\0monaco-css-stub';
+      return null;
+    },
+    /** @param {string} id */
+    load(id) {
+      return id === '\0monaco-css-stub' ? 'export default ""' : null;
+    },
+  };
+}
+
 const mermaid = chromium
   ? [rehypeMermaid, {
       strategy: 'inline-svg',
@@ -53,6 +74,8 @@ export default defineConfig({
     syntaxHighlight: { type: 'shiki', excludeLangs: ['mermaid'] },
   },
   vite: {
+    plugins: [monacoCssOnDemand()],
+    worker: { format: 'es' },
     define: { 'import.meta.env.SCALE_LAB_DIAGRAMS_IN_BROWSER': JSON.stringify(!chromium) },
   },
   integrations: [

@@ -1,0 +1,339 @@
+/**
+ * The opened lab: editor tabs, steps with their verdicts and hints, console output, Run, Reset and
+ * Reveal solution. It talks to the code runner only through the LabRuntime interface, and to the
+ * editor only through LabEditor, so tests can hand it fakes.
+ */
+import type { LabBundle } from '../../lab-runtime/bundle.ts';
+import type { StepResult } from '../../lab-runtime/results.ts';
+import { RuntimeError, type LabRuntime, type OutputLine } from '../../lab-runtime/runtime.ts';
+import type { LabEditsStore } from '../../storage/lab-edits.ts';
+import { h } from './dom.ts';
+import type { LabEditor } from './editor.ts';
+
+export type StepStatus = 'idle' | 'running' | 'passed' | 'failed';
+
+export interface LabViewOptions {
+  /** The lab's <section data-testid="lab">; its static step list is replaced. */
+  root: HTMLElement;
+  bundle: LabBundle;
+  runtime: LabRuntime;
+  /** One plain sentence about the runtime (e.g. why WebContainer is not used), or nothing. */
+  runtimeNotice?: string;
+  store: LabEditsStore;
+  createEditor: (host: HTMLElement, files: Record<string, string>, options: { readOnly: string[] }) => Promise<LabEditor>;
+  /** Asks the reader to confirm a destructive action (window.confirm by default). */
+  confirm?: (message: string) => boolean;
+  /** Called whenever a step's status changes (progress tracking listens here). */
+  onStepStatus?: (stepId: string, status: StepStatus) => void;
+}
+
+const RUNTIME_LABEL = { worker: 'Runs in this browser tab (Worker)', webcontainer: 'Runs on Node in your browser (WebContainer)' } as const;
+
+/** Finds `file.ts:12` in a message, for files of this lab. */
+function fileLines(message: string, files: string[]): { file: string; line: number }[] {
+  const found: { file: string; line: number }[] = [];
+  for (const m of message.matchAll(/([a-z0-9][a-z0-9./-]*\.ts):(\d+)/g)) {
+    const file = m[1]!.replace(/^.*\//, '');
+    if (files.includes(file) && !found.some((f) => f.file === file && f.line === Number(m[2]))) found.push({ file, line: Number(m[2]) });
+  }
+  return found;
+}
+
+export class LabView {
+  readonly #o: LabViewOptions;
+  readonly #steps = new Map<string, { item: HTMLLIElement; status: HTMLElement; details: HTMLElement; hints: HTMLElement; hintButton: HTMLButtonElement; shown: number }>();
+  readonly #readOnly: string[];
+  readonly #files: string[];
+  #editor!: LabEditor;
+  #current = '';
+  #run: AbortController | undefined;
+  #closeDiff: (() => void) | undefined;
+  // Elements
+  readonly #workbench: HTMLElement;
+  readonly #tabs: HTMLElement;
+  readonly #editorHost: HTMLElement;
+  readonly #output: HTMLElement;
+  readonly #error: HTMLElement;
+  readonly #live: HTMLElement;
+  readonly #notices: HTMLElement;
+  readonly #diffPanel: HTMLElement;
+  readonly #runButton: HTMLButtonElement;
+
+  constructor(options: LabViewOptions) {
+    this.#o = options;
+    const { bundle } = options;
+    this.#files = [...bundle.lab.editable, ...Object.keys(bundle.starter).filter((f) => !bundle.lab.editable.includes(f)).sort()];
+    this.#readOnly = this.#files.filter((f) => !bundle.lab.editable.includes(f));
+
+    this.#runButton = h('button', { type: 'button', class: 'lab-primary', 'data-testid': 'lab-run', 'aria-keyshortcuts': 'Control+Enter Meta+Enter', onclick: () => void this.run() }, 'Run tests');
+    const toolbar = h(
+      'div',
+      { class: 'lab-toolbar', role: 'toolbar', 'aria-label': 'Lab actions' },
+      this.#runButton,
+      h('span', { class: 'lab-shortcut', 'aria-hidden': 'true' }, 'Ctrl/⌘ + Enter'),
+      h('button', { type: 'button', 'data-testid': 'lab-reveal', onclick: () => this.revealSolution() }, 'Reveal solution'),
+      h('button', { type: 'button', 'data-testid': 'lab-reset', onclick: () => this.reset() }, 'Reset'),
+      h('span', { class: 'lab-runtime', 'data-testid': 'lab-runtime' }, RUNTIME_LABEL[options.runtime.kind]),
+    );
+    this.#notices = h('div', { class: 'lab-notices' });
+    if (options.runtimeNotice) this.#notices.append(h('p', { class: 'lab-notice', 'data-testid': 'lab-runtime-notice' }, options.runtimeNotice));
+    this.#error = h('div', { class: 'lab-error', 'data-testid': 'lab-error', role: 'alert', hidden: true });
+    this.#live = h('p', { class: 'sr-only', 'aria-live': 'polite', 'data-testid': 'lab-announce' });
+    this.#tabs = h('div', { class: 'lab-tabs', role: 'tablist', 'aria-label': 'Files' });
+    this.#editorHost = h('div', { class: 'lab-editor not-content', id: `${bundle.name}-editor` });
+    const tabToggle = h('input', { type: 'checkbox', id: `${bundle.name}-tab-focus` });
+    tabToggle.addEventListener('change', () => this.#editor.setTabMovesFocus(tabToggle.checked));
+    const tabHint = h(
+      'p',
+      { class: 'lab-tab-hint', id: `${bundle.name}-tab-hint` },
+      'In the editor, Tab indents. To leave it with the keyboard, press Ctrl+M (then Tab), or ',
+      h('label', { for: `${bundle.name}-tab-focus` }, tabToggle, ' let Tab move focus'),
+      '.',
+    );
+    this.#diffPanel = h('div', { class: 'lab-diff', hidden: true });
+    this.#output = h('pre', { class: 'lab-output', 'data-testid': 'lab-output', 'aria-label': 'Console output', tabindex: '0' });
+
+    const stepList = h('ol', { class: 'lab-steps lab-steps-live' });
+    for (const step of bundle.lab.steps) {
+      const status = h('span', { class: 'lab-step-status' }, 'not run');
+      const details = h('div', { class: 'lab-step-details' });
+      const hints = h('ol', { class: 'lab-hints' });
+      const hintButton = h('button', { type: 'button', class: 'lab-small', onclick: () => this.#nextHint(step.id) }, `Show a hint (1 of ${step.hints.length})`);
+      const item = h(
+        'li',
+        { 'data-testid': 'lab-step', 'data-step': step.id, 'data-status': 'idle' },
+        h('div', { class: 'lab-step-head' }, h('strong', {}, step.title), ' ', status),
+        h('p', { class: 'lab-step-task' }, step.task),
+        details,
+        hints,
+        h('div', { class: 'lab-step-actions' }, h('button', { type: 'button', class: 'lab-small', 'data-testid': 'lab-run-step', onclick: () => void this.run([step.id]) }, 'Run this step'), hintButton),
+      );
+      stepList.append(item);
+      this.#steps.set(step.id, { item, status, details, hints, hintButton, shown: 0 });
+    }
+
+    this.#workbench = h(
+      'div',
+      { class: 'lab-workbench' },
+      toolbar,
+      this.#notices,
+      this.#error,
+      this.#live,
+      h('div', { class: 'lab-columns' },
+        h('div', { class: 'lab-code' }, this.#tabs, this.#editorHost, tabHint, this.#diffPanel),
+        h('div', { class: 'lab-side' }, h('h4', {}, 'Steps'), stepList, h('h4', {}, 'Console'), this.#output),
+      ),
+    );
+    options.root.querySelector('.lab-steps')?.remove();
+    options.root.querySelector('[data-testid="lab-open"]')?.remove();
+    options.root.append(this.#workbench);
+    options.root.addEventListener('keydown', (event) => {
+      if ((event.ctrlKey || event.metaKey) && event.key === 'Enter') {
+        event.preventDefault();
+        void this.run();
+      }
+    });
+  }
+
+  /** Loads the reader's files (saved edits over the starter), the editor and the runtime. */
+  async start(): Promise<void> {
+    const { bundle, store } = this.#o;
+    const { saved, setAside } = store.load();
+    const files: Record<string, string> = { ...bundle.starter };
+    for (const [file, entry] of Object.entries(saved?.files ?? {})) if (bundle.lab.editable.includes(file)) files[file] = entry.text;
+    if (setAside) this.#notice(`Saved edits for this lab could not be read, so the lab starts from the starter. The old value was kept in this browser's storage under "${setAside}".`);
+    if (saved && saved.starterVersion !== bundle.version) this.#starterChanged(saved.starter);
+
+    this.#editor = await this.#o.createEditor(this.#editorHost, files, { readOnly: this.#readOnly });
+    this.#editor.onRunShortcut(() => void this.run());
+    this.#editor.onChange((file, text) => {
+      try {
+        store.save(file, text, { version: bundle.version, files: this.#starterEditable() });
+      } catch (err) {
+        this.#showError((err as Error).message);
+      }
+    });
+    for (const file of this.#files) {
+      const tab = h('button', { type: 'button', role: 'tab', id: `${bundle.name}-tab-${file}`, 'aria-selected': 'false', 'aria-controls': this.#editorHost.id, 'data-file': file, onclick: () => this.show(file) }, file, this.#readOnly.includes(file) ? h('span', { class: 'lab-readonly' }, ' (read-only)') : null);
+      this.#tabs.append(tab);
+    }
+    this.#tabs.addEventListener('keydown', (event) => {
+      const i = this.#files.indexOf(this.#current);
+      const next = event.key === 'ArrowRight' ? i + 1 : event.key === 'ArrowLeft' ? i - 1 : undefined;
+      if (next === undefined) return;
+      const file = this.#files[(next + this.#files.length) % this.#files.length]!;
+      this.show(file);
+      (this.#tabs.querySelector(`[data-file="${file}"]`) as HTMLElement).focus();
+    });
+    this.show(bundle.lab.editable[0]!);
+    await this.#o.runtime.mount(bundle, this.#allFiles());
+    this.#o.root.dataset.runtime = this.#o.runtime.kind;
+  }
+
+  show(file: string): void {
+    this.#current = file;
+    this.#editor.show(file);
+    for (const tab of this.#tabs.querySelectorAll<HTMLElement>('[role="tab"]')) {
+      const selected = tab.dataset.file === file;
+      tab.setAttribute('aria-selected', String(selected));
+      tab.tabIndex = selected ? 0 : -1;
+    }
+  }
+
+  #starterEditable(): Record<string, string> {
+    return Object.fromEntries(this.#o.bundle.lab.editable.map((f) => [f, this.#o.bundle.starter[f] ?? '']));
+  }
+
+  #allFiles(): Record<string, string> {
+    return Object.fromEntries(this.#files.map((f) => [f, this.#editor.value(f)]));
+  }
+
+  #notice(text: string, ...extra: Node[]): HTMLElement {
+    const p = h('p', { class: 'lab-notice' }, text, ...extra);
+    this.#notices.append(p);
+    return p;
+  }
+
+  #starterChanged(oldStarter: Record<string, string>): void {
+    const { bundle, store } = this.#o;
+    const changed = bundle.lab.editable.filter((f) => (oldStarter[f] ?? '') !== (bundle.starter[f] ?? ''));
+    const notice = this.#notice(
+      `This lab's starter code has changed since you began${changed.length ? ` (${changed.join(', ')})` : ''}. Your edits are kept as they were. `,
+      ...(changed.length
+        ? [h('button', { type: 'button', class: 'lab-small', onclick: () => this.#openDiff(`What changed in the starter of ${changed[0]}`, oldStarter[changed[0]!] ?? '', bundle.starter[changed[0]!] ?? '', []) }, 'Show what changed')]
+        : []),
+      h('button', { type: 'button', class: 'lab-small', onclick: () => { store.acknowledgeStarter({ version: bundle.version, files: this.#starterEditable() }); notice.remove(); } }, 'Got it'),
+    );
+    notice.dataset.testid = 'lab-starter-changed';
+  }
+
+  #setStatus(id: string, status: StepStatus, label?: string): void {
+    const step = this.#steps.get(id)!;
+    step.item.dataset.status = status;
+    step.status.textContent = label ?? { idle: 'not run', running: 'running…', passed: 'passed', failed: 'failed' }[status];
+    this.#o.onStepStatus?.(id, status);
+  }
+
+  #showResult(result: StepResult): void {
+    const step = this.#steps.get(result.id);
+    if (!step) return;
+    this.#setStatus(result.id, result.passed ? 'passed' : 'failed');
+    step.details.replaceChildren();
+    const problems = [...(result.error ? [{ name: 'The tests of this step could not run', message: result.error }] : []), ...result.tests.filter((t) => !t.passed).map((t) => ({ name: t.name, message: t.message ?? 'failed' }))];
+    for (const problem of problems) {
+      const links = fileLines(problem.message, this.#o.bundle.lab.editable).map(({ file, line }) =>
+        h('button', { type: 'button', class: 'lab-small lab-goto', onclick: () => this.#editor.reveal(file, line) }, `Go to ${file}:${line}`),
+      );
+      step.details.append(h('div', { class: 'lab-failure' }, h('p', { class: 'lab-failure-name' }, problem.name), h('pre', { class: 'lab-failure-message' }, problem.message), ...links));
+    }
+  }
+
+  #nextHint(id: string): void {
+    const step = this.#steps.get(id)!;
+    const hints = this.#o.bundle.lab.steps.find((s) => s.id === id)!.hints;
+    if (step.shown >= hints.length) return;
+    step.hints.append(h('li', {}, hints[step.shown]!));
+    step.shown++;
+    if (step.shown >= hints.length) step.hintButton.remove();
+    else step.hintButton.textContent = `Show a hint (${step.shown + 1} of ${hints.length})`;
+  }
+
+  #showError(message: string): void {
+    this.#error.hidden = false;
+    this.#error.textContent = message;
+  }
+
+  #appendOutput(line: OutputLine): void {
+    const span = h('span', { class: line.stream === 'error' ? 'lab-output-error' : '' }, `${line.text}\n`);
+    this.#output.append(span);
+  }
+
+  /** Runs the graded tests (all steps, or the given ones) against the editor's current files. */
+  async run(stepIds?: string[]): Promise<void> {
+    this.#run?.abort();
+    const run = new AbortController();
+    this.#run = run;
+    const ids = stepIds ?? this.#o.bundle.lab.steps.map((s) => s.id);
+    this.#error.hidden = true;
+    this.#output.replaceChildren();
+    for (const id of ids) this.#setStatus(id, 'running');
+    this.#runButton.disabled = true;
+    this.#live.textContent = 'Running the tests…';
+    try {
+      for (const [file, text] of Object.entries(this.#allFiles())) await this.#o.runtime.update(file, text);
+      const result = await this.#o.runtime.runTests({
+        steps: stepIds,
+        signal: run.signal,
+        onOutput: (line) => this.#appendOutput(line),
+        onStep: (step) => this.#showResult(step),
+      });
+      if (run.signal.aborted) return;
+      for (const step of result.steps) this.#showResult(step);
+      const passed = result.steps.filter((s) => s.passed).length;
+      const failedTitles = result.steps.filter((s) => !s.passed).map((s) => this.#o.bundle.lab.steps.find((x) => x.id === s.id)?.title);
+      this.#live.textContent = `${passed} of ${result.steps.length} ${result.steps.length === 1 ? 'step' : 'steps'} passed.${failedTitles.length ? ` Failed: ${failedTitles.join(', ')}.` : ''}`;
+    } catch (err) {
+      if (run.signal.aborted) return;
+      for (const id of ids) this.#setStatus(id, 'idle');
+      const message = err instanceof RuntimeError || err instanceof Error ? err.message : String(err);
+      this.#showError(message);
+      this.#live.textContent = message;
+    } finally {
+      if (this.#run === run) this.#runButton.disabled = false;
+    }
+  }
+
+  /** Back to the starter, after confirmation; the only way edits are lost. */
+  reset(): void {
+    const ask = this.#o.confirm ?? ((m: string) => window.confirm(m));
+    if (!ask('Reset every file of this lab to the starter? Your edits will be lost.')) return;
+    this.#o.store.clear();
+    for (const file of this.#o.bundle.lab.editable) this.#editor.setValue(file, this.#o.bundle.starter[file] ?? '');
+    // setValue fires change events that would save again; the starter is not an edit.
+    this.#o.store.clear();
+    for (const id of this.#steps.keys()) this.#setStatus(id, 'idle');
+    for (const step of this.#steps.values()) step.details.replaceChildren();
+    this.#live.textContent = 'The lab was reset to the starter.';
+  }
+
+  #openDiff(title: string, original: string, modified: string, actions: HTMLElement[]): void {
+    this.#closeDiff?.();
+    const host = h('div', { class: 'lab-diff-editor not-content' });
+    const close = h('button', { type: 'button', class: 'lab-small', onclick: () => this.#closeDiff?.() }, 'Close');
+    this.#diffPanel.replaceChildren(h('p', { class: 'lab-diff-title' }, title), host, h('div', { class: 'lab-diff-actions' }, ...actions, close));
+    this.#diffPanel.hidden = false;
+    const dispose = this.#editor.diff(host, original, modified);
+    this.#closeDiff = () => {
+      dispose();
+      this.#diffPanel.hidden = true;
+      this.#diffPanel.replaceChildren();
+      this.#closeDiff = undefined;
+    };
+    close.focus();
+  }
+
+  /** Shows the solution as a diff against the reader's files, with a button to apply it. */
+  revealSolution(): void {
+    const { bundle } = this.#o;
+    const file = bundle.lab.editable.find((f) => bundle.solution[f] !== undefined && bundle.solution[f] !== this.#editor.value(f)) ?? bundle.lab.editable.find((f) => bundle.solution[f] !== undefined);
+    if (!file) return;
+    const others = bundle.lab.editable.filter((f) => f !== file && bundle.solution[f] !== undefined && bundle.solution[f] !== this.#editor.value(f));
+    const apply = h('button', { type: 'button', class: 'lab-primary', 'data-testid': 'lab-apply-solution', onclick: () => this.applySolution() }, 'Apply the solution');
+    this.show(file);
+    this.#openDiff(`Your ${file} (left) and the solution (right)${others.length ? `; the solution also changes ${others.join(', ')}` : ''}.`, this.#editor.value(file), bundle.solution[file]!, [apply]);
+  }
+
+  /** Replaces the editable files with the solution (undo in the editor brings the reader's back). */
+  applySolution(): void {
+    for (const [file, text] of Object.entries(this.#o.bundle.solution)) this.#editor.setValue(file, text);
+    this.#closeDiff?.();
+    this.#live.textContent = 'The solution was applied to your files. Undo in the editor (Ctrl/⌘ + Z) brings your code back.';
+  }
+
+  dispose(): void {
+    this.#run?.abort();
+    this.#closeDiff?.();
+    this.#editor?.dispose();
+    this.#o.runtime.dispose();
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Opens a lab on demand: fetches its bundle, picks a runtime (WebContainer where it can boot,
+ * otherwise the Worker), and hands both to LabView. Nothing here runs until the reader asks.
+ */
+import type { LabBundle } from '../../lab-runtime/bundle.ts';
+import { LAB_ASSETS_DIR } from '../../lab-runtime/bundle.ts';
+import { runtimeConfig } from '../../lab-runtime/config.ts';
+import { pickRuntime } from '../../lab-runtime/pick-runtime.ts';
+import { WorkerRuntime } from '../../lab-runtime/worker/worker-runtime.ts';
+import { LabEditsStore } from '../../storage/lab-edits.ts';
+import { LabView, type StepStatus } from './lab-view.ts';
+
+export interface OpenLabOptions {
+  /** Overrides the site's runtime policy, e.g. from `?runtime=worker` in the page URL. */
+  policy?: 'auto' | 'worker' | 'webcontainer';
+  onStepStatus?: (lab: string, step: string, status: StepStatus) => void;
+}
+
+export async function openLab(root: HTMLElement, options: OpenLabOptions = {}): Promise<LabView> {
+  const lab = root.dataset.lab!;
+  const base = import.meta.env.BASE_URL.endsWith('/') ? import.meta.env.BASE_URL : `${import.meta.env.BASE_URL}/`;
+  const assetsBase = `${base}${LAB_ASSETS_DIR}/`;
+  const res = await fetch(`${assetsBase}${lab}.json`);
+  if (!res.ok) throw new Error(`The lab's files could not be loaded (HTTP ${res.status} for ${assetsBase}${lab}.json). Reload the page to try again.`);
+  const bundle = (await res.json()) as LabBundle;
+
+  const config = runtimeConfig();
+  const { runtime, notice } = await pickRuntime({
+    policy: options.policy ?? config.policy,
+    apiKey: config.apiKey,
+    isolated: globalThis.crossOriginIsolated === true,
+    origin: location.origin,
+    createWorker: () => new WorkerRuntime({ assetsBase }),
+    createWebContainer: async () => {
+      const { WebContainerRuntime } = await import('../../lab-runtime/webcontainer/webcontainer-runtime.ts');
+      const wc = new WebContainerRuntime({ assetsBase, apiKey: config.apiKey });
+      await wc.ready();
+      return wc;
+    },
+  });
+
+  const { createLabEditor } = await import('./editor.ts');
+  const view = new LabView({
+    root,
+    bundle,
+    runtime,
+    runtimeNotice: notice,
+    store: new LabEditsStore(localStorage, base, lab),
+    createEditor: (host, files, editorOptions) => createLabEditor(host, files, { ...editorOptions, labName: lab, assetsBase }),
+    onStepStatus: (step, status) => options.onStepStatus?.(lab, step, status),
+  });
+  await view.start();
+  return view;
+}

@@ -1,0 +1,121 @@
+import { readFileSync } from 'node:fs';
+import { expect, test, type Page } from '@playwright/test';
+
+/** The starter of a lab file, as the reader first sees it. */
+function starter(lab: string, file: string): string {
+  return readFileSync(new URL(`../../labs/${lab}/starter/${file}`, import.meta.url), 'utf8');
+}
+
+/** Fixes that pass the first step of each lab and no other. */
+const PARTIAL_FIX: Record<string, { file: string; text: () => string }> = {
+  '01-clones': {
+    file: 'balancer.ts',
+    text: () => `import type { Handler, NodeContext } from '@scale-lab/kit';
+
+export function createBalancer(ctx: NodeContext, servers: string[]): Handler {
+  let next = 0;
+  return async (req) => ctx.forward(req, servers[next++ % servers.length]!);
+}
+`,
+  },
+  '03-caching': {
+    file: 'products.ts',
+    text: () =>
+      starter('03-caching', 'products.ts').replace(
+        'const found = isPage ? await loadPage(id) : await loadProduct(id);',
+        `let found: Product | ProductPage | null;
+      if (isPage) found = await loadPage(id);
+      else {
+        const cached = await ctx.kv.get(\`product:\${id}\`);
+        found = cached ? (JSON.parse(cached) as Product) : await loadProduct(id);
+        if (!cached && found) await ctx.kv.set(\`product:\${id}\`, JSON.stringify(found));
+      }`,
+      ),
+  },
+};
+
+const CHAPTER: Record<string, string> = { '01-clones': 'chapters/01-clones/', '03-caching': 'chapters/03-caching/' };
+
+async function openLab(page: Page, lab: string) {
+  await page.goto(`${CHAPTER[lab]}?runtime=worker`);
+  await page.evaluate(() => localStorage.clear());
+  await page.reload();
+  const root = page.locator(`[data-testid="lab"][data-lab="${lab}"]`);
+  await root.getByTestId('lab-open').click();
+  await expect(root).toHaveAttribute('data-runtime', 'worker', { timeout: 30_000 });
+  await expect(root.locator('.monaco-editor').first()).toBeVisible();
+  return root;
+}
+
+/** Replaces the text of the file shown in the editor, as a reader pasting code would. */
+async function replaceEditorText(page: Page, root: ReturnType<Page['locator']>, file: string, text: string) {
+  await root.locator(`[role="tab"][data-file="${file}"]`).click();
+  await root.locator('.lab-editor .view-lines').click();
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.press('Delete');
+  await page.keyboard.insertText(text);
+}
+
+async function runAndWait(root: ReturnType<Page['locator']>) {
+  await root.getByTestId('lab-run').click();
+  await expect(root.locator('[data-testid="lab-step"][data-status="running"]')).toHaveCount(0, { timeout: 30_000 });
+  await expect(root.getByTestId('lab-run')).toBeEnabled();
+}
+
+for (const lab of ['01-clones', '03-caching']) {
+  test(`${lab}: starter fails every step, a partial fix passes step 1 only, the solution passes all`, async ({ page }) => {
+    const root = await openLab(page, lab);
+    const steps = root.getByTestId('lab-step');
+    const count = await steps.count();
+    expect(count).toBeGreaterThan(1);
+
+    await runAndWait(root);
+    for (let i = 0; i < count; i++) {
+      await expect(steps.nth(i)).toHaveAttribute('data-status', 'failed');
+      await expect(steps.nth(i).locator('.lab-failure-message').first()).not.toBeEmpty();
+    }
+
+    const fix = PARTIAL_FIX[lab]!;
+    await replaceEditorText(page, root, fix.file, fix.text());
+    await runAndWait(root);
+    await expect(steps.nth(0)).toHaveAttribute('data-status', 'passed');
+    for (let i = 1; i < count; i++) await expect(steps.nth(i)).toHaveAttribute('data-status', 'failed');
+
+    await root.getByTestId('lab-reveal').click();
+    await root.getByTestId('lab-apply-solution').click();
+    await runAndWait(root);
+    for (let i = 0; i < count; i++) await expect(steps.nth(i)).toHaveAttribute('data-status', 'passed');
+    await expect(root.getByTestId('lab-announce')).toHaveText(`${count} of ${count} steps passed.`);
+  });
+}
+
+test('an endless loop is stopped within 5 s with a clear message, and the next run works without a reload', async ({ page }) => {
+  const root = await openLab(page, '01-clones');
+  const original = starter('01-clones', 'balancer.ts');
+  await replaceEditorText(page, root, 'balancer.ts', original.replace('return async (req) => {', 'return async (req) => {\n    while (true) {}'));
+  const started = Date.now();
+  await root.getByTestId('lab-run').click();
+  await expect(root.getByTestId('lab-error')).toBeVisible({ timeout: 6_000 });
+  expect(Date.now() - started).toBeLessThan(5_500);
+  await expect(root.getByTestId('lab-error')).toContainText(/loop/);
+  await replaceEditorText(page, root, 'balancer.ts', PARTIAL_FIX['01-clones']!.text());
+  await runAndWait(root);
+  await expect(root.getByTestId('lab-error')).toBeHidden();
+  await expect(root.locator('[data-step="round-robin"]')).toHaveAttribute('data-status', 'passed');
+});
+
+test('edits survive a reload; Reset asks first, then restores the starter', async ({ page }) => {
+  const root = await openLab(page, '01-clones');
+  await replaceEditorText(page, root, 'balancer.ts', '// my balancer\n');
+  await page.reload();
+  const again = page.locator('[data-testid="lab"][data-lab="01-clones"]');
+  await again.getByTestId('lab-open').click();
+  await expect(again.locator('.lab-editor .view-lines')).toContainText('// my balancer');
+
+  page.once('dialog', (dialog) => void dialog.dismiss());
+  await again.getByTestId('lab-reset').click();
+  await expect(again.locator('.lab-editor .view-lines')).toContainText('// my balancer');
+  page.once('dialog', (dialog) => void dialog.accept());
+  await again.getByTestId('lab-reset').click();
+  await expect(again.locator('.lab-editor .view-lines')).toContainText('The load balancer');
+});
