@@ -6,12 +6,9 @@ import { unified } from '@astrojs/markdown-remark';
 import rehypeMermaid from 'rehype-mermaid';
 import rehypeDiagramThemes from './src/markdown/diagram-themes.ts';
 import checkLinks from './src/integrations/check-links.ts';
+import hostingFiles from './src/integrations/hosting-files.ts';
+import { ISOLATION_HEADERS } from './src/hosting/headers.ts';
 
-/** Headers WebContainer needs (cross-origin isolation); sent by `astro dev` and `astro preview` alike. */
-const ISOLATION_HEADERS = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-};
 
 /** A Chromium to render diagrams at build time: $CHROMIUM_PATH, Debian's, or Playwright's own. */
 async function findChromium() {
@@ -68,6 +65,7 @@ export default defineConfig({
   site: process.env.SCALE_LAB_SITE ?? 'https://scale-lab.invalid',
   base: process.env.SCALE_LAB_BASE ?? '/',
   trailingSlash: 'always',
+  // The headers WebContainer needs, sent by `astro dev` and `astro preview` as by the shipped host files.
   server: { headers: ISOLATION_HEADERS },
   markdown: {
     processor: unified({ rehypePlugins: [rehypeDiagramThemes, /** @type {any} */ (mermaid)] }),
@@ -90,5 +88,6 @@ export default defineConfig({
       ],
     }),
     checkLinks(),
+    hostingFiles(),
   ],
 });
