@@ -64,6 +64,7 @@ const mermaid = chromium
 export default defineConfig({
   site: process.env.SCALE_LAB_SITE ?? 'https://scale-lab.invalid',
   base: process.env.SCALE_LAB_BASE ?? '/',
+  outDir: process.env.SCALE_LAB_OUT_DIR ?? './dist',
   trailingSlash: 'always',
   // The headers WebContainer needs, sent by `astro dev` and `astro preview` as by the shipped host files.
   server: { headers: ISOLATION_HEADERS },

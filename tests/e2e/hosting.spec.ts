@@ -1,0 +1,65 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { ROOT } from '../support/page-weight.ts';
+import { serveStatic } from '../support/static-server.ts';
+
+const DIST = join(ROOT, 'dist');
+
+async function runSolution(page: Page, url: string) {
+  await page.goto(url);
+  const root = page.locator('[data-testid="lab"][data-lab="01-clones"]');
+  await root.getByTestId('lab-open').click();
+  await expect(root).toHaveAttribute('data-runtime', 'worker', { timeout: 30_000 });
+  await root.getByTestId('lab-reveal').click();
+  await root.getByTestId('lab-apply-solution').click();
+  await root.getByTestId('lab-run').click();
+  const steps = root.getByTestId('lab-step');
+  const count = await steps.count();
+  for (let i = 0; i < count; i++) await expect(steps.nth(i)).toHaveAttribute('data-status', 'passed', { timeout: 30_000 });
+  return root;
+}
+
+test('dist served by a plain static server with the shipped _headers is cross-origin isolated', async ({ page }) => {
+  const server = await serveStatic(DIST, { applyHeadersFile: true });
+  try {
+    await page.goto(`${server.url}chapters/01-clones/`);
+    expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(true);
+  } finally {
+    await server.close();
+  }
+});
+
+test('served without those headers, the lab still runs, on the Worker, and says why', async ({ page }) => {
+  const server = await serveStatic(DIST);
+  try {
+    await page.goto(`${server.url}chapters/01-clones/`);
+    expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(false);
+    const root = await runSolution(page, `${server.url}chapters/01-clones/`);
+    await expect(root.getByTestId('lab-runtime-notice')).toContainText('cross-origin isolated');
+  } finally {
+    await server.close();
+  }
+});
+
+test('a build under /course/ passes the lab round trip', async ({ page }) => {
+  test.setTimeout(600_000);
+  const outDir = join(ROOT, 'dist-course');
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/astro/bin/astro.mjs'), 'build'], {
+    cwd: ROOT,
+    stdio: 'pipe',
+    env: { ...process.env, SCALE_LAB_BASE: '/course/', SCALE_LAB_OUT_DIR: outDir },
+  });
+  const server = await serveStatic(outDir, { base: '/course/', applyHeadersFile: true });
+  try {
+    await runSolution(page, `${server.url}chapters/01-clones/?runtime=worker`);
+    // Links, the worker, the .wasm and storage all live under /course/.
+    const keys = await page.evaluate(() => Object.keys(localStorage));
+    expect(keys.every((k) => k.includes('/course/'))).toBe(true);
+    await page.goto(`${server.url}chapters/00-one-server/`);
+    await page.locator('.sl-markdown-content').getByRole('link', { name: 'Clones', exact: true }).last().click();
+    await expect(page).toHaveURL(/\/course\/chapters\/01-clones\/$/);
+  } finally {
+    await server.close();
+  }
+});
