@@ -1,0 +1,93 @@
+/**
+ * npm run bench — speed and size, measured here and printed as a table:
+ *  - the kit: in-memory network vs every node on node:http (ratio must be ≥ 10);
+ *  - `npm run build` time;
+ *  - JS of a chapter read to its end (lab closed) vs the same page on bare Starlight;
+ *  - opening a lab: time and bytes until the editor is ready;
+ *  - Run → results with the Worker runtime, cold and warm, on Clones.
+ * Byte budgets are also enforced by the e2e tests; times are printed, not enforced.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Page } from '@playwright/test';
+import { benchKit } from './bench-kit.ts';
+import { buildBareFixture, readToEnd, recordTransfers, ROOT, sum } from '../tests/support/page-weight.ts';
+import { serveStatic } from '../tests/support/static-server.ts';
+
+const rows: [string, string, string][] = [];
+const row = (what: string, value: string, budget = '') => {
+  rows.push([what, value, budget]);
+  console.log(`  ${what}: ${value}${budget ? `  (${budget})` : ''}`);
+};
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+
+console.log('Kit: 10,000 GETs through a balancer to three apps reading the store…');
+const kit = await benchKit();
+row('kit, in-memory network', `${Math.round(kit.inMemory).toLocaleString('en')} req/s`);
+row('kit, node:http on loopback', `${Math.round(kit.nodeHttp).toLocaleString('en')} req/s`);
+row('kit, in-memory / node:http', `${kit.ratio.toFixed(1)}x`, 'goal ≥ 10x');
+
+console.log('Building the site…');
+let t = performance.now();
+execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'ignore' });
+row('npm run build', `${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+const chromiumPath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p));
+const browser = await chromium.launch({
+  ...(chromiumPath ? { executablePath: chromiumPath } : {}),
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+});
+const site = await serveStatic(join(ROOT, 'dist'), { applyHeadersFile: true });
+const bare = await serveStatic(buildBareFixture('01-clones'));
+try {
+  const page = await browser.newPage();
+  const ours = sum(await readToEnd(page, `${site.url}chapters/01-clones/`), 'script');
+  const baseline = sum(await readToEnd(page, `${bare.url}chapter/`), 'script');
+  row('chapter JS, lab closed (gzip)', `${kb(ours)} vs bare Starlight ${kb(baseline)} = ${(ours / baseline).toFixed(2)}x`, 'budget ≤ 1.15x');
+
+  await page.goto(`${site.url}chapters/01-clones/?runtime=worker`);
+  const root = page.locator('[data-testid="lab"][data-lab="01-clones"]');
+  t = performance.now();
+  const transfers = await recordTransfers(page, async () => {
+    await root.getByTestId('lab-open').click();
+    await root.locator('.monaco-editor').first().waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-testid="lab"]')?.getAttribute('data-runtime'));
+  });
+  row('open a lab, editor ready', `${((performance.now() - t) / 1000).toFixed(2)} s, ${kb(sum(transfers))} gzip`, 'budget ≤ 3 MB');
+
+  const runOnce = (p: Page) =>
+    p.evaluate(
+      () =>
+        new Promise<number>((resolve) => {
+          const lab = document.querySelector('[data-testid="lab"]')!;
+          const button = lab.querySelector<HTMLButtonElement>('[data-testid="lab-run"]')!;
+          const start = performance.now();
+          button.click();
+          const timer = setInterval(() => {
+            if (!button.disabled && !lab.querySelector('[data-status="running"]')) {
+              clearInterval(timer);
+              resolve(performance.now() - start);
+            }
+          }, 5);
+        }),
+    );
+  const cold = await runOnce(page);
+  const warm: number[] = [];
+  for (let i = 0; i < 3; i++) warm.push(await runOnce(page));
+  row('Run → results, Worker, cold (Clones)', `${(cold / 1000).toFixed(2)} s`, 'goal ≤ 1.5 s');
+  row('Run → results, Worker, warm (median of 3)', `${(warm.sort((a, b) => a - b)[1]! / 1000).toFixed(2)} s`, 'goal ≤ 0.3 s');
+} finally {
+  await site.close();
+  await bare.close();
+  await browser.close();
+}
+
+const date = new Date().toISOString().slice(0, 10);
+console.log(`\nScale Lab benchmark, ${date} (${process.platform}, Node ${process.versions.node})\n`);
+console.log('| measure | result | budget |\n|---|---|---|');
+for (const [what, value, budget] of rows) console.log(`| ${what} | ${value} | ${budget} |`);
+if (kit.ratio < 10) {
+  console.error('\nThe in-memory network is less than 10x node:http.');
+  process.exit(1);
+}
