@@ -1,0 +1,71 @@
+import AxeBuilder from '@axe-core/playwright';
+import { expect, test, type Page } from '@playwright/test';
+
+const CHAPTERS = ['00-one-server', '01-clones', '02-databases', '03-caching', '04-asynchronism', '05-cdn', '06-multiple-datacenters'];
+
+async function seriousViolations(page: Page) {
+  const results = await new AxeBuilder({ page }).analyze();
+  return results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+}
+
+for (const chapter of CHAPTERS) {
+  test(`${chapter}: no serious or critical axe violations, with the lab open and the quiz answered`, async ({ page }) => {
+    await page.goto(`chapters/${chapter}/?runtime=worker`);
+    const lab = page.getByTestId('lab');
+    if (await lab.count()) {
+      await lab.getByTestId('lab-open').click();
+      await expect(lab).toHaveAttribute('data-runtime', 'worker', { timeout: 30_000 });
+      await expect(lab.locator('.monaco-editor').first()).toBeVisible();
+    }
+    const quiz = page.getByTestId('quiz');
+    if (await quiz.count()) {
+      await quiz.getByTestId('quiz-option').first().check();
+      await quiz.getByTestId('quiz-submit').click();
+      await expect(quiz.getByTestId('quiz-score')).not.toBeEmpty();
+    }
+    expect(await seriousViolations(page)).toEqual([]);
+  });
+}
+
+for (const path of ['', 'progress/', 'team/', 'teams/hosting/']) {
+  test(`/${path}: no serious or critical axe violations`, async ({ page }) => {
+    await page.goto(path);
+    expect(await seriousViolations(page)).toEqual([]);
+  });
+}
+
+test('keyboard only: open a lab, edit, run, and read the results', async ({ page }) => {
+  await page.goto('chapters/01-clones/?runtime=worker');
+  const lab = page.locator('[data-testid="lab"][data-lab="01-clones"]');
+
+  // Tab through the page to the lab's Open button.
+  const focusedTestId = () => page.evaluate(() => document.activeElement?.getAttribute('data-testid'));
+  for (let i = 0; i < 300 && (await focusedTestId()) !== 'lab-open'; i++) await page.keyboard.press('Tab');
+  expect(await focusedTestId()).toBe('lab-open');
+  await page.keyboard.press('Enter');
+  await expect(lab).toHaveAttribute('data-runtime', 'worker', { timeout: 30_000 });
+
+  // Into the editor: Tab onward until the editor's text area has focus.
+  const inEditor = () => page.evaluate(() => !!document.activeElement?.closest('.monaco-editor'));
+  for (let i = 0; i < 30 && !(await inEditor()); i++) await page.keyboard.press('Tab');
+  expect(await inEditor()).toBe(true);
+  await page.keyboard.press('ControlOrMeta+End');
+  await page.keyboard.insertText('\n// edited with the keyboard\n');
+
+  // Run with the shortcut, then leave the editor the way the page says (Ctrl+M, then Tab).
+  await page.keyboard.press('Control+Enter');
+  await expect(lab.locator('[data-testid="lab-step"][data-status="running"]')).toHaveCount(0, { timeout: 30_000 });
+  await expect(lab.getByTestId('lab-announce')).toContainText('of 4 steps passed');
+  await page.keyboard.press('Control+m');
+  await page.keyboard.press('Tab');
+  expect(await inEditor()).toBe(false);
+
+  // Reach the first step's "Run this step" button and use it.
+  for (let i = 0; i < 40 && (await focusedTestId()) !== 'lab-run-step'; i++) await page.keyboard.press('Tab');
+  expect(await focusedTestId()).toBe('lab-run-step');
+  await page.keyboard.press('Enter');
+  await expect(lab.locator('[data-step="round-robin"]')).toHaveAttribute('data-status', 'failed', { timeout: 30_000 });
+  await expect(lab.locator('[data-step="round-robin"] .lab-failure-message').first()).toContainText('round robin');
+});
