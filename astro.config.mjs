@@ -22,6 +22,12 @@ async function findChromium() {
   return candidates.find((path) => path && existsSync(path));
 }
 
+// The lab's runtime policy is read by the page from PUBLIC_LAB_RUNTIME; a typo should stop the build, not surprise readers.
+const RUNTIME_POLICIES = ['auto', 'worker', 'webcontainer'];
+if (process.env.PUBLIC_LAB_RUNTIME && !RUNTIME_POLICIES.includes(process.env.PUBLIC_LAB_RUNTIME)) {
+  throw new Error(`PUBLIC_LAB_RUNTIME is "${process.env.PUBLIC_LAB_RUNTIME}"; use one of ${RUNTIME_POLICIES.join(', ')} (or leave it unset for auto).`);
+}
+
 const chromium = await findChromium();
 if (!chromium) {
   console.warn(
