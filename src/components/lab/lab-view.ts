@@ -48,6 +48,7 @@ export class LabView {
   #current = '';
   #run: AbortController | undefined;
   #closeDiff: (() => void) | undefined;
+  #cluster: { stop(): Promise<void> } | undefined;
   // Elements
   readonly #workbench: HTMLElement;
   readonly #tabs: HTMLElement;
@@ -58,6 +59,7 @@ export class LabView {
   readonly #notices: HTMLElement;
   readonly #diffPanel: HTMLElement;
   readonly #runButton: HTMLButtonElement;
+  readonly #preview: HTMLElement;
 
   constructor(options: LabViewOptions) {
     this.#o = options;
@@ -73,8 +75,12 @@ export class LabView {
       h('span', { class: 'lab-shortcut', 'aria-hidden': 'true' }, 'Ctrl/⌘ + Enter'),
       h('button', { type: 'button', 'data-testid': 'lab-reveal', onclick: () => this.revealSolution() }, 'Reveal solution'),
       h('button', { type: 'button', 'data-testid': 'lab-reset', onclick: () => this.reset() }, 'Reset'),
+      options.runtime.startCluster
+        ? h('button', { type: 'button', 'data-testid': 'lab-cluster-start', onclick: (e: Event) => void this.toggleCluster(e.currentTarget as HTMLButtonElement) }, 'Start the cluster')
+        : null,
       h('span', { class: 'lab-runtime', 'data-testid': 'lab-runtime' }, RUNTIME_LABEL[options.runtime.kind]),
     );
+    this.#preview = h('div', { class: 'lab-preview', hidden: true });
     this.#notices = h('div', { class: 'lab-notices' });
     if (options.runtimeNotice) this.#notices.append(h('p', { class: 'lab-notice', 'data-testid': 'lab-runtime-notice' }, options.runtimeNotice));
     this.#error = h('div', { class: 'lab-error', 'data-testid': 'lab-error', role: 'alert', hidden: true });
@@ -120,7 +126,7 @@ export class LabView {
       this.#error,
       this.#live,
       h('div', { class: 'lab-columns' },
-        h('div', { class: 'lab-code' }, this.#tabs, this.#editorHost, tabHint, this.#diffPanel),
+        h('div', { class: 'lab-code' }, this.#tabs, this.#editorHost, tabHint, this.#diffPanel, this.#preview),
         h('div', { class: 'lab-side' }, h('h4', {}, 'Steps'), stepList, h('h4', {}, 'Console'), this.#output),
       ),
     );
@@ -330,7 +336,42 @@ export class LabView {
     this.#live.textContent = 'The solution was applied to your files. Undo in the editor (Ctrl/⌘ + Z) brings your code back.';
   }
 
+  /** Starts the lab's cluster on real ports (WebContainer) with a preview of its entry node, or stops it. */
+  async toggleCluster(button: HTMLButtonElement): Promise<void> {
+    const start = this.#o.runtime.startCluster;
+    if (!start) return;
+    button.disabled = true;
+    try {
+      if (this.#cluster) {
+        await this.#cluster.stop();
+        this.#cluster = undefined;
+        this.#preview.hidden = true;
+        this.#preview.replaceChildren();
+        button.textContent = 'Start the cluster';
+        return;
+      }
+      for (const [file, text] of Object.entries(this.#allFiles())) await this.#o.runtime.update(file, text);
+      this.#output.replaceChildren();
+      const running = await start.call(this.#o.runtime, { onOutput: (line) => this.#appendOutput(line) });
+      this.#cluster = running;
+      button.textContent = 'Stop the cluster';
+      if (running.url) {
+        const entry = this.#o.bundle.lab.cluster.entry;
+        this.#preview.replaceChildren(
+          h('p', { class: 'lab-diff-title' }, `${entry}, served on a real port: `, h('a', { href: running.url, target: '_blank', rel: 'noopener' }, running.url)),
+          h('iframe', { src: running.url, title: `Preview of ${entry}`, 'data-testid': 'lab-cluster-preview', class: 'lab-preview-frame' }),
+        );
+        this.#preview.hidden = false;
+      }
+    } catch (err) {
+      this.#showError(err instanceof Error ? err.message : String(err));
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   dispose(): void {
+    void this.#cluster?.stop();
     this.#run?.abort();
     this.#closeDiff?.();
     this.#editor?.dispose();
