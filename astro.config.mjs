@@ -88,10 +88,17 @@ export default defineConfig({
       title: 'Scale Lab',
       description: 'How a web service grows from one server to many datacenters, by building it: an interactive course in TypeScript.',
       customCss: ['./src/styles/course.css'],
-      components: { MarkdownContent: './src/components/MarkdownContent.astro' },
+      components: { MarkdownContent: './src/components/MarkdownContent.astro', Sidebar: './src/components/Sidebar.astro' },
       sidebar: [
         { label: 'Start here', items: [{ label: 'About this course', link: '/' }] },
         { label: 'Chapters', items: [{ autogenerate: { directory: 'chapters' } }] },
+        {
+          label: 'Your progress',
+          items: [
+            { label: 'Progress', link: 'progress/' },
+            { label: 'Team view', link: 'team/' },
+          ],
+        },
       ],
     }),
     checkLinks(),

@@ -1,0 +1,101 @@
+/**
+ * The Progress page: fills the course table from stored progress, keeps the reader's name, and
+ * exports / imports progress and lab edits as one JSON file (merged by timestamp on import).
+ */
+import { summarize } from '../../storage/progress.ts';
+import { buildExport, exportFileName, importExport, parseExport } from '../../storage/transfer.ts';
+import { BASE, CHANGED, browserStorage, changed, courseInfo, progressStore } from './client.ts';
+
+const info = courseInfo();
+const root = document.querySelector<HTMLElement>('[data-progress-page]')!;
+const storage = browserStorage();
+const names = Object.fromEntries((info?.chapters ?? []).map((c) => [c.id, c.title]));
+const STATE = { done: 'Done', 'in-progress': 'In progress', 'not-started': 'Not started' } as const;
+const date = (ms: number) => new Date(ms).toLocaleDateString();
+
+function render(): void {
+  if (!info) return;
+  const progress = progressStore().load();
+  const count = { done: 0, 'in-progress': 0, 'not-started': 0 };
+  for (const chapter of info.chapters) {
+    const row = root.querySelector<HTMLTableRowElement>(`tr[data-chapter="${chapter.id}"]`);
+    if (!row) continue;
+    const s = summarize(chapter, progress.chapters[chapter.id], info.pass);
+    count[s.state]++;
+    const cell = (name: string, text: string) => (row.querySelector(`[data-col="${name}"]`)!.textContent = text);
+    cell('read', s.read ? `Yes, ${date(progress.chapters[chapter.id]!.read!)}` : 'No');
+    cell('lab', s.stepsTotal ? `${s.stepsPassed} of ${s.stepsTotal}` : 'No lab');
+    cell('quiz', s.quiz ? `${s.quiz.score} of ${s.quiz.total} (${Math.round((s.quiz.score / s.quiz.total) * 100)} %)` : chapter.questions ? 'Not taken' : 'No quiz');
+    cell('state', STATE[s.state]);
+    row.dataset.state = s.state;
+  }
+  root.querySelector('[data-summary]')!.textContent = `${count.done} of ${info.chapters.length} chapters done, ${count['in-progress']} in progress.`;
+  const name = root.querySelector<HTMLInputElement>('[data-reader]')!;
+  if (document.activeElement !== name) name.value = progress.reader ?? '';
+}
+
+function report(kind: 'status' | 'alert', title: string, sections: [string, string[]][] = []): void {
+  const out = root.querySelector<HTMLElement>('[data-report]')!;
+  out.replaceChildren();
+  out.dataset.kind = kind;
+  const box = document.createElement('div');
+  if (kind === 'alert') box.setAttribute('role', 'alert');
+  const p = document.createElement('p');
+  p.textContent = title;
+  box.append(p);
+  for (const [heading, items] of sections) {
+    if (!items.length) continue;
+    const h = document.createElement('p');
+    h.textContent = heading;
+    const ul = document.createElement('ul');
+    for (const item of items) ul.appendChild(document.createElement('li')).textContent = item;
+    box.append(h, ul);
+  }
+  out.append(box);
+}
+
+root.querySelector<HTMLInputElement>('[data-reader]')!.addEventListener('change', (e) => {
+  progressStore().setReader((e.target as HTMLInputElement).value);
+});
+
+root.querySelector('[data-testid="progress-export"]')!.addEventListener('click', () => {
+  const file = buildExport(storage, BASE);
+  const url = URL.createObjectURL(new Blob([JSON.stringify(file, null, 2)], { type: 'application/json' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = exportFileName(file);
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  const labs = Object.keys(file.labEdits).length;
+  report('status', `Exported ${a.download}: your progress${labs ? ` and your edits in ${labs} lab${labs > 1 ? 's' : ''}` : ''}.`);
+});
+
+root.querySelector<HTMLInputElement>('[data-testid="progress-import"]')!.addEventListener('change', async (e) => {
+  const input = e.target as HTMLInputElement;
+  const file = input.files?.[0];
+  if (!file) return;
+  try {
+    const parsed = parseExport(await file.text());
+    const result = importExport(storage, BASE, parsed, names);
+    const from = `${file.name}${parsed.reader ? ` (${parsed.reader}, ${new Date(parsed.exportedAt).toLocaleString()})` : ''}`;
+    report(
+      'status',
+      result.merged.length ? `Imported ${from}.` : `Imported ${from}: nothing in it was newer than what this browser has.`,
+      [
+        ['Merged from the file:', result.merged],
+        ['Newer or better work in this browser, kept:', result.kept],
+      ],
+    );
+    changed();
+  } catch (err) {
+    report('alert', `${file.name} was not imported: ${(err as Error).message}. Nothing was changed.`);
+  }
+  input.value = '';
+});
+
+render();
+addEventListener(CHANGED, render);
+addEventListener('storage', render);
+root.querySelector<HTMLElement>('[data-js]')!.hidden = false;

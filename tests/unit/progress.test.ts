@@ -1,0 +1,132 @@
+import { describe, expect, test } from 'vitest';
+import { migrate, PROGRESS_FORMAT, ProgressStore, progressKey, summarize, type ChapterInfo } from '../../src/storage/progress.ts';
+
+class MemoryStorage implements Storage {
+  #items = new Map<string, string>();
+  get length() {
+    return this.#items.size;
+  }
+  clear() {
+    this.#items.clear();
+  }
+  getItem(key: string) {
+    return this.#items.get(key) ?? null;
+  }
+  key(i: number) {
+    return [...this.#items.keys()][i] ?? null;
+  }
+  removeItem(key: string) {
+    this.#items.delete(key);
+  }
+  setItem(key: string, value: string) {
+    this.#items.set(key, value);
+  }
+}
+
+const withLab: ChapterInfo = { id: '01-clones', title: 'Clones', steps: ['round-robin', 'health-checks'], questions: 10 };
+const noLab: ChapterInfo = { id: '02-databases', title: 'Databases', steps: [], questions: 8 };
+
+describe('ProgressStore', () => {
+  test('records read (first time), steps (first pass) and the best quiz score, under a key with the base path', () => {
+    const storage = new MemoryStorage();
+    const store = new ProgressStore(storage, '/course/');
+    expect(store.load()).toEqual({ format: PROGRESS_FORMAT, chapters: {} });
+    expect(store.markRead('01-clones', 100)).toBe(true);
+    expect(store.markRead('01-clones', 200)).toBe(false);
+    expect(store.passStep('01-clones', 'round-robin', 300)).toBe(true);
+    expect(store.passStep('01-clones', 'round-robin', 400)).toBe(false);
+    expect(store.recordQuiz('01-clones', 6, 10, 500)).toEqual({ score: 6, total: 10, at: 500 });
+    expect(store.recordQuiz('01-clones', 4, 10, 600)).toEqual({ score: 6, total: 10, at: 500 });
+    expect(store.recordQuiz('01-clones', 9, 10, 700)).toEqual({ score: 9, total: 10, at: 700 });
+    expect(JSON.parse(storage.getItem(progressKey('/course/'))!)).toEqual({
+      format: 1,
+      chapters: { '01-clones': { read: 100, steps: { 'round-robin': 300 }, quiz: { score: 9, total: 10, at: 700 } } },
+    });
+    expect(progressKey('/')).not.toBe(progressKey('/course/'));
+    expect(new ProgressStore(storage, '/').load().chapters).toEqual({});
+  });
+
+  test('the reader name is kept, trimmed; an empty name removes it', () => {
+    const store = new ProgressStore(new MemoryStorage(), '/');
+    store.setReader('  Ada ');
+    expect(store.load().reader).toBe('Ada');
+    store.setReader(' ');
+    expect(store.load().reader).toBeUndefined();
+  });
+
+  for (const [what, raw] of [
+    ['not JSON', '{oops'],
+    ['a foreign value', '"hello"'],
+    ['an array', '[1,2]'],
+    ['no format', '{"chapters":{}}'],
+    ['a newer format', '{"format":2,"chapters":{}}'],
+    ['a wrong shape', '{"format":1,"chapters":{"01-clones":{"read":"yesterday"}}}'],
+    ['an impossible quiz score', '{"format":1,"chapters":{"01-clones":{"quiz":{"score":9,"total":8,"at":1}}}}'],
+  ] as const) {
+    test(`${what} is set aside under another key, not deleted, and the reader starts clean`, () => {
+      const storage = new MemoryStorage();
+      storage.setItem(progressKey('/'), raw);
+      const store = new ProgressStore(storage, '/');
+      expect(store.load()).toEqual({ format: 1, chapters: {} });
+      expect(store.setAside).toMatch(/^scale-lab:\/:progress:set-aside:\d+$/);
+      expect(storage.getItem(store.setAside!)).toBe(raw);
+      expect(storage.getItem(progressKey('/'))).toBeNull();
+      // Progress goes on from a clean start.
+      store.markRead('01-clones', 5);
+      expect(store.load().chapters['01-clones']).toEqual({ read: 5 });
+      expect(storage.getItem(store.setAside!)).toBe(raw);
+    });
+  }
+
+  test('a storage that refuses writes does not break the page', () => {
+    const storage = new MemoryStorage();
+    storage.setItem = () => {
+      throw new Error('QuotaExceededError');
+    };
+    const store = new ProgressStore(storage, '/');
+    expect(store.markRead('01-clones')).toBe(false);
+    expect(store.recordQuiz('01-clones', 3, 4, 1)).toEqual({ score: 3, total: 4, at: 1 });
+  });
+});
+
+describe('migrate', () => {
+  test('returns current-format progress as is', () => {
+    const value = { format: 1, reader: 'Ada', chapters: { '01-clones': { read: 1, steps: { a: 2 }, quiz: { score: 1, total: 2, at: 3 } } } };
+    expect(migrate(value)).toEqual(value);
+  });
+
+  test('upgrades an older format one step at a time', () => {
+    // A hypothetical format 0 that kept only a list of read chapters.
+    const migrations = { 0: (v: Record<string, unknown>) => ({ format: 1, chapters: Object.fromEntries((v.read as string[]).map((id) => [id, { read: 0 }])) }) };
+    expect(migrate({ format: 0, read: ['00-one-server'] }, migrations)).toEqual({ format: 1, chapters: { '00-one-server': { read: 0 } } });
+    expect(migrate({ format: 0, read: ['00-one-server'] })).toBeUndefined();
+  });
+
+  test('refuses what is not progress', () => {
+    for (const value of [null, 1, 'x', [], {}, { format: '1', chapters: {} }, { format: 1 }, { format: 1, chapters: { 'not a chapter': {} } }, { format: 1, reader: 3, chapters: {} }]) {
+      expect(migrate(value)).toBeUndefined();
+    }
+  });
+});
+
+describe('summarize', () => {
+  test('not started, in progress, done', () => {
+    expect(summarize(withLab, undefined, 0.8).state).toBe('not-started');
+    expect(summarize(withLab, { read: 1 }, 0.8).state).toBe('in-progress');
+    expect(summarize(withLab, { steps: { 'round-robin': 1 } }, 0.8)).toMatchObject({ state: 'in-progress', stepsPassed: 1, stepsTotal: 2 });
+    expect(summarize(withLab, { quiz: { score: 1, total: 10, at: 1 } }, 0.8).state).toBe('in-progress');
+    const all = { read: 1, steps: { 'round-robin': 1, 'health-checks': 2 }, quiz: { score: 8, total: 10, at: 3 } };
+    expect(summarize(withLab, all, 0.8).state).toBe('done');
+  });
+
+  test('done needs every lab step, a passing quiz (80 %) and reading', () => {
+    const steps = { 'round-robin': 1, 'health-checks': 2 };
+    expect(summarize(withLab, { read: 1, steps: { 'round-robin': 1, gone: 2 }, quiz: { score: 10, total: 10, at: 3 } }, 0.8)).toMatchObject({ state: 'in-progress', stepsPassed: 1 });
+    expect(summarize(withLab, { read: 1, steps, quiz: { score: 7, total: 10, at: 3 } }, 0.8)).toMatchObject({ state: 'in-progress', quizPassed: false });
+    expect(summarize(withLab, { steps, quiz: { score: 10, total: 10, at: 3 } }, 0.8).state).toBe('in-progress');
+  });
+
+  test('a chapter without a lab is done when read and its quiz passed', () => {
+    expect(summarize(noLab, { read: 1, quiz: { score: 7, total: 8, at: 1 } }, 0.8)).toMatchObject({ state: 'done', stepsTotal: 0 });
+  });
+});
