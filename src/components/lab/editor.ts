@@ -104,6 +104,8 @@ export async function createLabEditor(host: HTMLElement, files: Record<string, s
     fontSize: 14,
     scrollBeyondLastLine: false,
     tabSize: 2,
+    // 'dimmed' greys out the last line number below the contrast readers need.
+    renderFinalNewline: 'on',
     ariaLabel: 'Code editor',
   });
   // Follow Starlight's theme toggle.

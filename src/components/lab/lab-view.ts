@@ -97,7 +97,7 @@ export class LabView {
       '.',
     );
     this.#diffPanel = h('div', { class: 'lab-diff', hidden: true });
-    this.#output = h('pre', { class: 'lab-output', 'data-testid': 'lab-output', 'aria-label': 'Console output', tabindex: '0' });
+    this.#output = h('pre', { class: 'lab-output', 'data-testid': 'lab-output', role: 'log', 'aria-label': 'Console output', tabindex: '0' });
 
     const stepList = h('ol', { class: 'lab-steps lab-steps-live' });
     for (const step of bundle.lab.steps) {
