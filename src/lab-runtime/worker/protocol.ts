@@ -1,0 +1,32 @@
+/** Messages between WorkerRuntime (the page) and lab-worker.ts (the dedicated Worker). */
+import type { LabBundle } from '../bundle.ts';
+import type { FileOutcome, TestOutcome } from '../results.ts';
+import type { OutputLine } from '../runtime.ts';
+
+export type ToWorker =
+  /** Fetches kit.js (and compiles SQLite's wasm, when given) ahead of the first run, so it starts warm. */
+  | { type: 'prepare'; kitUrl: string; wasmUrl?: string }
+  | {
+      type: 'run';
+      id: number;
+      /** Absolute URLs: the Worker resolves relative ones against its own script, not the page. */
+      kitUrl: string;
+      wasmUrl: string;
+      bundle: LabBundle;
+      files: Record<string, string>;
+      /** Step ids to run (default: every step). */
+      steps?: string[];
+      /** How often to say "still alive" while the run's code keeps the event loop turning. */
+      heartbeatMs?: number;
+    };
+
+export type FromWorker =
+  /** The Worker's script has loaded: it can take runs. */
+  | { type: 'ready' }
+  /** Still working: a test ended (with its verdict) or a heartbeat. */
+  | { type: 'progress'; id: number; file?: string; test?: TestOutcome }
+  | { type: 'log'; id: number; line: OutputLine }
+  | { type: 'file'; id: number; outcome: FileOutcome }
+  | { type: 'done'; id: number; outcomes: FileOutcome[] }
+  /** The run could not happen (e.g. kit.js did not load); the Worker itself is fine. */
+  | { type: 'failed'; id: number; message: string };

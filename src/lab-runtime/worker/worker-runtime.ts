@@ -1,0 +1,239 @@
+/**
+ * Runs a lab's graded tests in a dedicated Worker in the reader's browser (lab-worker.ts): no
+ * install, no special headers, the same verdicts as Vitest in Node. One Worker is started in advance
+ * and reused between runs.
+ *
+ * Runaway code: a Worker cannot be interrupted, only terminated. While a run lasts the Worker posts
+ * a heartbeat every second and a message after each test; when it has said nothing for
+ * `stallTimeoutMs` (a synchronous `while (true) {}` blocks it), or it crashed (e.g. out of memory),
+ * it is terminated, a fresh one is started, and the run rejects with a RuntimeError for the reader.
+ */
+import type { LabBundle } from '../bundle.ts';
+import { stepResults, type FileOutcome, type LabResult } from '../results.ts';
+import { RuntimeError, type LabRuntime, type RunTestsOptions } from '../runtime.ts';
+import type { FromWorker, ToWorker } from './protocol.ts';
+
+export interface WorkerRuntimeOptions {
+  /** URL of the lab-assets folder, e.g. `${import.meta.env.BASE_URL}lab-assets/`. */
+  assetsBase: string;
+  /** A run whose Worker says nothing for this long is stopped (default 4000 ms). */
+  stallTimeoutMs?: number;
+}
+
+export const DEFAULT_STALL_TIMEOUT_MS = 4000;
+/** How long a fresh Worker may take to load its script before the run gives up on it. */
+export const BOOT_TIMEOUT_MS = 20_000;
+
+/** What the reader reads when a run made no progress for `seconds`. */
+export function stalledMessage(seconds: number): string {
+  return `Your code did not finish: the tests were stopped after ${seconds} s without any progress. Look for a loop that never ends (while (true) …), fix it and run again. Your edits are safe.`;
+}
+
+export const CRASHED_MESSAGE =
+  'The tests stopped because the test runner crashed, most likely out of memory: look for code that keeps adding to a list or a map without end, fix it and run again. Your edits are safe.';
+export const BOOT_FAILED_MESSAGE =
+  'The test runner could not start in this browser tab. Reload the page and run again; your edits are safe.';
+export const ABORTED_MESSAGE = 'The run was cancelled.';
+/** The message of a step whose test file the Worker never reported (should not happen). */
+export const NOT_RUN_MESSAGE = 'The tests of this step did not run. Run them again; if it keeps happening, reload the page.';
+
+interface ActiveRun {
+  /** Ends the run with this error and replaces the Worker. */
+  fail(error: RuntimeError): void;
+}
+
+/** Fetches a lab's bundle from the lab-assets folder. */
+export async function fetchLabBundle(assetsBase: string, lab: string, signal?: AbortSignal): Promise<LabBundle> {
+  const url = `${assetsBase.endsWith('/') ? assetsBase : `${assetsBase}/`}${lab}.json`;
+  const res = await fetch(url, { signal });
+  if (!res.ok) throw new Error(`The lab's files could not be loaded (HTTP ${res.status} for ${url}). Reload the page to try again.`);
+  return (await res.json()) as LabBundle;
+}
+
+export class WorkerRuntime implements LabRuntime {
+  readonly kind = 'worker' as const;
+  /** Milliseconds from the last `runTests` call to its results (undefined before the first run ends). */
+  lastRunMs: number | undefined;
+
+  readonly #kitUrl: string;
+  readonly #wasmUrl: string;
+  readonly #stallTimeoutMs: number;
+  #worker: Worker | undefined;
+  /** Whether the current Worker has said it loaded: a Worker that never did failed to boot. */
+  #ready = false;
+  /** The current Worker failed while idle (e.g. its script did not load): the next run starts a fresh one. */
+  #broken = false;
+  /** The mounted lab has a database: fresh Workers compile SQLite in advance too. */
+  #warmSql = false;
+  #bundle: LabBundle | undefined;
+  #files: Record<string, string> = {};
+  #nextId = 1;
+  #active: ActiveRun | undefined;
+  /** Runs go one after another: the Worker runs one at a time. */
+  #queue: Promise<unknown> = Promise.resolve();
+  #disposed = false;
+
+  constructor(options: WorkerRuntimeOptions) {
+    const base = options.assetsBase.endsWith('/') ? options.assetsBase : `${options.assetsBase}/`;
+    // Absolute, for the Worker, which would resolve a relative URL against its own script.
+    const absolute = new URL(base, globalThis.location?.href);
+    this.#kitUrl = new URL('kit.js', absolute).href;
+    this.#wasmUrl = new URL('sql-wasm.wasm', absolute).href;
+    this.#stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+    this.#start();
+  }
+
+  /** Starts a Worker in advance, so the next run does not wait for it to load. */
+  #start(): void {
+    const worker = new Worker(new URL('./lab-worker.ts', import.meta.url), { type: 'module', name: 'scale-lab-tests' });
+    this.#worker = worker;
+    this.#ready = false;
+    worker.addEventListener('message', (event: MessageEvent<FromWorker>) => {
+      if (event.data.type === 'ready' && this.#worker === worker) this.#ready = true;
+    });
+    // An error outside any run (e.g. the script failed to load): the next run starts a fresh Worker.
+    // Not replaced right away, which would loop for as long as the script cannot load.
+    worker.addEventListener('error', (event) => {
+      event.preventDefault();
+      if (this.#worker === worker && !this.#active) this.#broken = true;
+    });
+    this.#prepare();
+  }
+
+  /** Lets the Worker fetch what the next run needs while the reader reads. */
+  #prepare(): void {
+    this.#post({ type: 'prepare', kitUrl: this.#kitUrl, ...(this.#warmSql ? { wasmUrl: this.#wasmUrl } : {}) });
+  }
+
+  #replace(): void {
+    this.#worker?.terminate();
+    this.#worker = undefined;
+    this.#broken = false;
+    if (!this.#disposed) this.#start();
+  }
+
+  #post(message: ToWorker): void {
+    this.#worker?.postMessage(message);
+  }
+
+  async mount(bundle: LabBundle, files: Record<string, string>, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw new RuntimeError(ABORTED_MESSAGE, 'aborted');
+    this.#bundle = bundle;
+    this.#files = { ...bundle.starter, ...files };
+    // Warm-up: a lab whose cluster has a database will need SQLite; compile it before the first run.
+    this.#warmSql = Object.values(bundle.starter).some((text) => /\baddDatabase\s*\(/.test(text));
+    this.#prepare();
+  }
+
+  async update(file: string, text: string): Promise<void> {
+    this.#files[file] = text;
+  }
+
+  runTests(options: RunTestsOptions = {}): Promise<LabResult> {
+    const started = performance.now();
+    const run = this.#queue.then(() => this.#run(options, started));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  #run(options: RunTestsOptions, started: number): Promise<LabResult> {
+    const bundle = this.#bundle;
+    if (this.#disposed) return Promise.reject(new RuntimeError(ABORTED_MESSAGE, 'aborted'));
+    if (!bundle) return Promise.reject(new Error('WorkerRuntime: mount a lab before running its tests'));
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(new RuntimeError(ABORTED_MESSAGE, 'aborted'));
+
+    const steps = bundle.lab.steps.filter((s) => !options.steps || options.steps.includes(s.id));
+    const id = this.#nextId++;
+    if (this.#broken || !this.#worker) this.#replace();
+    const worker = this.#worker!;
+
+    return new Promise<LabResult>((resolve, reject) => {
+      const outcomes: FileOutcome[] = [];
+      let stallTimer: ReturnType<typeof setTimeout> | undefined;
+
+      const cleanup = () => {
+        clearTimeout(stallTimer);
+        worker.removeEventListener('message', onMessage);
+        worker.removeEventListener('error', onError);
+        worker.removeEventListener('messageerror', onMessageError);
+        signal?.removeEventListener('abort', onAbort);
+        this.#active = undefined;
+      };
+      const fail = (error: RuntimeError) => {
+        cleanup();
+        this.#replace();
+        reject(error);
+      };
+      const arm = () => {
+        clearTimeout(stallTimer);
+        // A Worker still loading its script (slow network) gets longer; one that never loads failed to start.
+        const ready = this.#ready;
+        stallTimer = setTimeout(() => {
+          if (ready) fail(new RuntimeError(stalledMessage(Math.round(this.#stallTimeoutMs / 1000)), 'timeout'));
+          else fail(new RuntimeError(BOOT_FAILED_MESSAGE, 'boot'));
+        }, ready ? this.#stallTimeoutMs : Math.max(BOOT_TIMEOUT_MS, this.#stallTimeoutMs));
+      };
+
+      const onMessage = (event: MessageEvent<FromWorker>) => {
+        const message = event.data;
+        if (message.type === 'ready') return arm();
+        if (message.id !== id) return;
+        arm();
+        switch (message.type) {
+          case 'log':
+            options.onOutput?.(message.line);
+            break;
+          case 'file': {
+            outcomes.push(message.outcome);
+            const step = steps.find((s) => s.test === message.outcome.file);
+            if (step) options.onStep?.(stepResults(bundle.name, [step], [message.outcome], NOT_RUN_MESSAGE).steps[0]!);
+            break;
+          }
+          case 'done':
+            cleanup();
+            this.lastRunMs = performance.now() - started;
+            resolve(stepResults(bundle.name, steps, message.outcomes, NOT_RUN_MESSAGE));
+            break;
+          case 'failed':
+            // The Worker is fine (it answered): keep it.
+            cleanup();
+            reject(new RuntimeError(`The tests could not run: ${message.message.replace(/[.\s]+$/, '')}. Reload the page and run again; your edits are safe.`, 'crash'));
+            break;
+          case 'progress':
+            break;
+        }
+      };
+      const onError = (event: ErrorEvent) => {
+        event.preventDefault();
+        fail(new RuntimeError(this.#ready ? CRASHED_MESSAGE : BOOT_FAILED_MESSAGE, this.#ready ? 'crash' : 'boot'));
+      };
+      const onMessageError = () => fail(new RuntimeError(CRASHED_MESSAGE, 'crash'));
+      const onAbort = () => fail(new RuntimeError(ABORTED_MESSAGE, 'aborted'));
+
+      worker.addEventListener('message', onMessage);
+      worker.addEventListener('error', onError);
+      worker.addEventListener('messageerror', onMessageError);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#active = { fail };
+      this.#post({
+        type: 'run',
+        id,
+        kitUrl: this.#kitUrl,
+        wasmUrl: this.#wasmUrl,
+        bundle,
+        files: { ...this.#files },
+        ...(options.steps ? { steps: options.steps } : {}),
+        heartbeatMs: Math.max(100, Math.min(1000, Math.floor(this.#stallTimeoutMs / 4))),
+      });
+      arm();
+    });
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    this.#active?.fail(new RuntimeError(ABORTED_MESSAGE, 'aborted'));
+    this.#worker?.terminate();
+    this.#worker = undefined;
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * The browser Worker runtime gives the verdicts Vitest gives in Node. For every lab and every
+ * variant (solution, starter, each classic mistake), the graded tests run through the real
+ * WorkerRuntime in Chromium (on the test page src/pages/e2e/worker-runtime.astro) and through
+ * `runLabInNode` in this process; per step, passed flags, test names, messages and load errors
+ * must be equal. Also: runaway code is stopped in time and the runtime recovers, and timings.
+ *
+ * Needs the lab assets in the built site: node scripts/build-lab-assets.ts && astro build.
+ */
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { allLabs, composeFiles, findLab, WORK_DIR, type LabFolder } from '../../scripts/lab-runner/catalog.ts';
+import { runLabInNode } from '../../scripts/lab-runner/run-node.ts';
+import type { LabResult, StepResult } from '../../src/lab-runtime/results.ts';
+
+// ---- variants on disk ---------------------------------------------------------------------------
+
+interface Variant {
+  name: string;
+  /** Folders laid over the starter, in order. */
+  overlays: string[];
+}
+
+function variantsOf(lab: LabFolder): Variant[] {
+  return [
+    { name: 'solution', overlays: [join(lab.dir, 'solution')] },
+    { name: 'starter', overlays: [] },
+    ...lab.lab.mistakes.map((m) => ({ name: `mistake-${m.id}`, overlays: [join(lab.dir, 'solution'), join(lab.dir, 'mistakes', m.id)] })),
+  ];
+}
+
+/** Every file of a folder, by posix path. */
+function readFiles(dir: string, base = dir): Record<string, string> {
+  if (!existsSync(dir)) return {};
+  return Object.fromEntries(
+    readdirSync(dir).flatMap((entry) => {
+      const full = join(dir, entry);
+      return statSync(full).isDirectory() ? Object.entries(readFiles(full, base)) : [[relative(base, full).split(sep).join('/'), readFileSync(full, 'utf8')]];
+    }),
+  );
+}
+
+/** Lays a variant out for Node under .lab-work/, optionally edits one file, and returns the folder and its files. */
+function layOut(lab: LabFolder, name: string, overlays: string[], edit?: { file: string; change: (text: string) => string }): { dir: string; files: Record<string, string> } {
+  const dir = composeFiles(lab, overlays, join(WORK_DIR, 'worker-e2e', lab.name, name));
+  if (edit) {
+    const path = join(dir, edit.file);
+    const before = readFileSync(path, 'utf8');
+    const after = edit.change(before);
+    if (after === before) throw new Error(`the edit of ${edit.file} for ${name} changed nothing`);
+    writeFileSync(path, after);
+  }
+  return { dir, files: readFiles(dir) };
+}
+
+// ---- the page -----------------------------------------------------------------------------------
+
+type RunReply =
+  | { ok: true; result: LabResult; ms: number; output: { stream: string; text: string }[]; streamed: string[] }
+  | { ok: false; error: { name: string; message: string; reason?: string }; ms: number; output: { stream: string; text: string }[]; streamed: string[] };
+
+async function openRuntimePage(page: Page): Promise<void> {
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(err.message));
+  page.on('response', (res) => {
+    if (res.status() >= 400) problems.push(`HTTP ${res.status()} for ${res.url()}`);
+  });
+  await page.goto('e2e/worker-runtime/');
+  await page.waitForFunction(() => '__runLab' in window, undefined, { timeout: 15_000 }).catch((err: Error) => {
+    throw new Error(`the test page did not get ready (is the built site current? run the lab-assets build and astro build): ${problems.join('; ') || err.message}`);
+  });
+}
+
+function runInPage(page: Page, lab: string, files: Record<string, string>, options: { steps?: string[]; abortAfterMs?: number } = {}): Promise<RunReply> {
+  return page.evaluate(
+    ([lab, files, options]) => (window as unknown as { __runLab(l: string, f: object, o: object): Promise<RunReply> }).__runLab(lab, files, options),
+    [lab, files, options] as const,
+  );
+}
+
+function passed(reply: RunReply): LabResult {
+  if (!reply.ok) throw new Error(`the Worker run failed: ${reply.error.message}`);
+  return reply.result;
+}
+
+// ---- comparing ----------------------------------------------------------------------------------
+
+/**
+ * The part of a load error the reader acts on. Vite wraps a syntax error as "Transform failed … ╭─[
+ * <path>/balancer.ts:11:16 ]"; the Worker says "balancer.ts:11:16: Unexpected token": both become
+ * "balancer.ts:11:16: Unexpected token". Other errors are compared whole.
+ */
+function readerFacing(error: string | undefined): string | undefined {
+  if (error === undefined) return undefined;
+  const vite = /^Transform failed[\s\S]*?\] ([^\n]+)\n[\s\S]*?╭─\[ (?:[^\]\n]*\/)?([^\]\n/]+:\d+:\d+) \]/.exec(error);
+  if (vite) return `${vite[2]}: ${vite[1]}`;
+  return error.split('\n')[0];
+}
+
+function comparable(result: LabResult): (Omit<StepResult, 'error'> & { error?: string })[] {
+  return result.steps.map((s) => ({ id: s.id, passed: s.passed, tests: s.tests, ...(s.error === undefined ? {} : { error: readerFacing(s.error) }) }));
+}
+
+function summary(result: LabResult): string {
+  return result.steps.map((s) => `${s.id}: ${s.passed ? 'passed' : s.error ? 'load error' : `${s.tests.filter((t) => !t.passed).length} failed`}`).join(', ');
+}
+
+const timeout = 90_000;
+
+// ---- parity -------------------------------------------------------------------------------------
+
+for (const lab of allLabs()) {
+  test.describe(`${lab.name}: the Worker gives the Node verdicts`, () => {
+    for (const variant of variantsOf(lab)) {
+      test(variant.name, async ({ page }) => {
+        test.setTimeout(timeout);
+        const { dir, files } = layOut(lab, variant.name, variant.overlays);
+        // Node runs beside the browser: the two are independent.
+        const inNode = runLabInNode(lab, dir, { timeoutMs: 60_000 });
+        await openRuntimePage(page);
+        const inWorker = passed(await runInPage(page, lab.name, files));
+        const node = await inNode;
+        test.info().annotations.push({ type: 'verdicts', description: `node: ${summary(node)} | worker: ${summary(inWorker)}` });
+        expect(node.steps.length, 'Node ran every step').toBe(lab.lab.steps.length);
+        expect(comparable(inWorker)).toEqual(comparable(node));
+        if (variant.name === 'solution') expect(inWorker.steps.every((s) => s.passed), 'the solution passes in the Worker').toBe(true);
+      });
+    }
+  });
+}
+
+test.describe('load errors read the same', () => {
+  const clones = findLab('clones');
+  const cases: { name: string; file: string; change: (text: string) => string }[] = [
+    { name: 'wall-clock', file: 'balancer.ts', change: (t) => t.replace('let cursor = 0;', 'let cursor = 0;\n  const startedAt = Date.now();') },
+    { name: 'syntax-error', file: 'balancer.ts', change: (t) => t.replace('let cursor = 0;', 'let cursor = ;') },
+    { name: 'throw-on-load', file: 'app.ts', change: (t) => `throw new TypeError('app.ts refuses to load');\n${t}` },
+  ];
+  for (const c of cases) {
+    test(c.name, async ({ page }) => {
+      test.setTimeout(timeout);
+      const { dir, files } = layOut(clones, c.name, [join(clones.dir, 'solution')], c);
+      const inNode = runLabInNode(clones, dir, { steps: ['round-robin'], timeoutMs: 60_000 });
+      await openRuntimePage(page);
+      const inWorker = passed(await runInPage(page, clones.name, files, { steps: ['round-robin'] }));
+      const node = await inNode;
+      expect(inWorker.steps[0]!.error, 'a load error, with no tests').toBeTruthy();
+      expect(inWorker.steps[0]!.tests).toEqual([]);
+      expect(comparable(inWorker)).toEqual(comparable(node));
+      if (c.name === 'wall-clock') expect(inWorker.steps[0]!.error).toMatch(/^balancer\.ts:\d+ uses Date\.now\(\)/);
+      if (c.name === 'syntax-error') expect(inWorker.steps[0]!.error).toMatch(/^balancer\.ts:\d+:\d+: /);
+    });
+  }
+});
+
+// ---- runaway code, cancelling, output -----------------------------------------------------------
+
+test.describe('the Worker runtime stops runaway code', () => {
+  const clones = findLab('clones');
+  const solution = () => layOut(clones, 'solution', [join(clones.dir, 'solution')]).files;
+
+  test('while (true) {} in balancer.ts is stopped within 5 s, and the next run gives results', async ({ page }) => {
+    test.setTimeout(timeout);
+    const { files } = layOut(clones, 'endless-loop', [join(clones.dir, 'solution')], {
+      file: 'balancer.ts',
+      change: (t) => t.replace('return async (req) => {', 'return async (req) => {\n    while (true) {}'),
+    });
+    await openRuntimePage(page);
+    const stopped = await runInPage(page, clones.name, files);
+    expect(stopped.ok).toBe(false);
+    if (stopped.ok) return;
+    expect(stopped.error).toMatchObject({ name: 'RuntimeError', reason: 'timeout' });
+    expect(stopped.error.message).toContain('Your code did not finish');
+    expect(stopped.error.message).toContain('while (true)');
+    expect(stopped.ms).toBeLessThan(5000);
+    test.info().annotations.push({ type: 'stopped after', description: `${Math.round(stopped.ms)} ms` });
+
+    const fixed = passed(await runInPage(page, clones.name, solution()));
+    expect(fixed.steps.every((s) => s.passed)).toBe(true);
+  });
+
+  test('an endless loop while the files load is stopped too', async ({ page }) => {
+    test.setTimeout(timeout);
+    const { files } = layOut(clones, 'endless-loop-on-load', [join(clones.dir, 'solution')], { file: 'app.ts', change: (t) => `for (;;) {}\n${t}` });
+    await openRuntimePage(page);
+    const stopped = await runInPage(page, clones.name, files);
+    expect(stopped.ok ? 'finished' : stopped.error.reason).toBe('timeout');
+    expect(stopped.ms).toBeLessThan(5000);
+    expect(passed(await runInPage(page, clones.name, solution())).steps.every((s) => s.passed)).toBe(true);
+  });
+
+  test('an AbortSignal cancels a run, and the runtime keeps working', async ({ page }) => {
+    test.setTimeout(timeout);
+    const { files } = layOut(clones, 'endless-loop', [join(clones.dir, 'solution')], {
+      file: 'balancer.ts',
+      change: (t) => t.replace('return async (req) => {', 'return async (req) => {\n    while (true) {}'),
+    });
+    await openRuntimePage(page);
+    const cancelled = await runInPage(page, clones.name, files, { abortAfterMs: 300 });
+    expect(cancelled.ok ? 'finished' : cancelled.error).toMatchObject({ name: 'RuntimeError', reason: 'aborted' });
+    expect(cancelled.ms).toBeLessThan(1000);
+    expect(passed(await runInPage(page, clones.name, solution())).steps.every((s) => s.passed)).toBe(true);
+  });
+
+  test("the reader's console output (with stacks naming the reader's file and line) and each step's result arrive as the run goes", async ({ page }) => {
+    test.setTimeout(timeout);
+    const { files } = layOut(clones, 'console', [join(clones.dir, 'solution')], {
+      file: 'app.ts',
+      change: (t) =>
+        t.replace(
+          "if (url.pathname === '/health')",
+          "if (url.pathname === '/login') console.log('login on', ctx.name);\n    if (url.pathname === '/login') console.error(new Error('where am I').stack);\n    if (url.pathname === '/health')",
+        ),
+    });
+    const line = files['app.ts']!.split('\n').findIndex((l) => l.includes('where am I')) + 1;
+    await openRuntimePage(page);
+    const reply = await runInPage(page, clones.name, files, { steps: ['stateless'] });
+    expect(reply.ok).toBe(true);
+    expect(reply.output).toContainEqual({ stream: 'log', text: 'login on app-1' });
+    const stack = reply.output.find((l) => l.stream === 'error' && l.text.includes('where am I'))?.text ?? '';
+    expect(stack).toContain(`app.ts:${line}:`);
+    expect(reply.streamed).toEqual(['stateless']);
+  });
+});
+
+// ---- timings ------------------------------------------------------------------------------------
+
+test('timings: Run → all results, cold and warm', async ({ page }) => {
+  test.setTimeout(timeout);
+  const lines: string[] = [];
+  for (const lab of allLabs()) {
+    const { files } = layOut(lab, 'solution', [join(lab.dir, 'solution')]);
+    await openRuntimePage(page);
+    // Cold: a fresh page, its Worker started in advance but kit.js, bundle and (SQLite) not yet loaded.
+    const cold = await runInPage(page, lab.name, files);
+    const warm: number[] = [];
+    for (let i = 0; i < 5; i++) warm.push((await runInPage(page, lab.name, files)).ms);
+    warm.sort((a, b) => a - b);
+    lines.push(`${lab.name}: cold ${Math.round(cold.ms)} ms, warm median ${Math.round(warm[2]!)} ms (min ${Math.round(warm[0]!)}, max ${Math.round(warm[4]!)})`);
+  }
+  test.info().annotations.push({ type: 'timings', description: lines.join('; ') });
+  process.stdout.write(`${lines.join('\n')}\n`);
+});
