@@ -4,7 +4,7 @@ import { defineConfig } from 'astro/config';
 import starlight from '@astrojs/starlight';
 import { unified } from '@astrojs/markdown-remark';
 import rehypeMermaid from 'rehype-mermaid';
-import rehypeDiagramThemes from './src/markdown/diagram-themes.ts';
+import rehypeDiagramThemes, { rehypeDiagramStylesOutOfSvg } from './src/markdown/diagram-themes.ts';
 import checkLinks from './src/integrations/check-links.ts';
 import hostingFiles from './src/integrations/hosting-files.ts';
 import { ISOLATION_HEADERS } from './src/hosting/headers.ts';
@@ -75,7 +75,7 @@ export default defineConfig({
   // The headers WebContainer needs, sent by `astro dev` and `astro preview` as by the shipped host files.
   server: { headers: ISOLATION_HEADERS },
   markdown: {
-    processor: unified({ rehypePlugins: [rehypeDiagramThemes, /** @type {any} */ (mermaid)] }),
+    processor: unified({ rehypePlugins: [rehypeDiagramThemes, /** @type {any} */ (mermaid), rehypeDiagramStylesOutOfSvg] }),
     syntaxHighlight: { type: 'shiki', excludeLangs: ['mermaid'] },
   },
   vite: {

@@ -48,3 +48,29 @@ export default function rehypeDiagramThemes() {
     });
   };
 }
+
+/**
+ * Run after rehype-mermaid. Astro's MDX pipeline turns a <style> into a `set:html` prop, which it
+ * renders correctly only outside SVG; inside an inline <svg> it comes out as an attribute and the
+ * diagram loses its styles. Mermaid's rules are scoped by the SVG's id, so the <style> can sit just
+ * before the <svg> in HTML instead.
+ */
+export function rehypeDiagramStylesOutOfSvg() {
+  return (tree: Root) => {
+    visit(tree, 'element', (node) => {
+      if (node.tagName !== 'div' || !Array.isArray(node.properties.className) || !String(node.properties.className).startsWith('diagram-')) return;
+      const out: ElementContent[] = [];
+      for (const child of node.children) {
+        if (child.type === 'element' && child.tagName === 'svg') {
+          const styles = child.children.filter((c): c is Element => c.type === 'element' && c.tagName === 'style');
+          child.children = child.children.filter((c) => !styles.includes(c as Element));
+          // A comment beside the CSS keeps Astro from collapsing it into a `set:html` attribute.
+          for (const style of styles) style.children.unshift({ type: 'comment', value: ' diagram styles ' } as unknown as ElementContent);
+          out.push(...styles, child);
+        } else out.push(child);
+      }
+      node.children = out;
+      return SKIP;
+    });
+  };
+}

@@ -39,9 +39,14 @@ test('diagrams follow the theme toggle, not only the OS setting', async ({ page 
   await page.evaluate(() => document.documentElement.setAttribute('data-theme', 'light'));
   await expect(first.locator('.diagram-light')).toBeVisible();
   await expect(first.locator('.diagram-dark')).toBeHidden();
+  const fillOf = (theme: string) =>
+    first.locator(`.diagram-${theme} svg .node rect`).first().evaluate((el) => getComputedStyle(el).fill);
+  // Mermaid's own styles must reach the SVG: unstyled shapes are filled black.
+  expect(await fillOf('light')).not.toBe('rgb(0, 0, 0)');
   await page.evaluate(() => document.documentElement.setAttribute('data-theme', 'dark'));
   await expect(first.locator('.diagram-dark')).toBeVisible();
   await expect(first.locator('.diagram-light')).toBeHidden();
+  expect(await fillOf('dark')).not.toBe(await fillOf('light'));
 });
 
 test('each chapter links to the next', async ({ page }) => {
