@@ -1,27 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { LabEditsStore, labEditsKey } from '../../src/storage/lab-edits.ts';
+import { MemoryStorage } from '../support/memory-storage.ts';
 
-class MemoryStorage implements Storage {
-  #items = new Map<string, string>();
-  get length() {
-    return this.#items.size;
-  }
-  clear() {
-    this.#items.clear();
-  }
-  getItem(key: string) {
-    return this.#items.get(key) ?? null;
-  }
-  key(i: number) {
-    return [...this.#items.keys()][i] ?? null;
-  }
-  removeItem(key: string) {
-    this.#items.delete(key);
-  }
-  setItem(key: string, value: string) {
-    this.#items.set(key, value);
-  }
-}
 
 const starter = { version: 'v1', files: { 'app.ts': 'old' } };
 

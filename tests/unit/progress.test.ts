@@ -1,27 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { migrate, PROGRESS_FORMAT, ProgressStore, progressKey, summarize, type ChapterInfo } from '../../src/storage/progress.ts';
+import { MemoryStorage } from '../support/memory-storage.ts';
 
-class MemoryStorage implements Storage {
-  #items = new Map<string, string>();
-  get length() {
-    return this.#items.size;
-  }
-  clear() {
-    this.#items.clear();
-  }
-  getItem(key: string) {
-    return this.#items.get(key) ?? null;
-  }
-  key(i: number) {
-    return [...this.#items.keys()][i] ?? null;
-  }
-  removeItem(key: string) {
-    this.#items.delete(key);
-  }
-  setItem(key: string, value: string) {
-    this.#items.set(key, value);
-  }
-}
 
 const withLab: ChapterInfo = { id: '01-clones', title: 'Clones', steps: ['round-robin', 'health-checks'], questions: 10 };
 const noLab: ChapterInfo = { id: '02-databases', title: 'Databases', steps: [], questions: 8 };

@@ -2,28 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { LabEditsStore, labEditsKey, type SavedLab } from '../../src/storage/lab-edits.ts';
 import { ProgressStore, progressKey, type CourseInfo, type Progress } from '../../src/storage/progress.ts';
 import { buildExport, exportFileName, importExport, mergeLab, mergeProgress, parseExport, teamCsv, teamRow, toCsv, type ExportFile } from '../../src/storage/transfer.ts';
+import { MemoryStorage } from '../support/memory-storage.ts';
 
-class MemoryStorage implements Storage {
-  #items = new Map<string, string>();
-  get length() {
-    return this.#items.size;
-  }
-  clear() {
-    this.#items.clear();
-  }
-  getItem(key: string) {
-    return this.#items.get(key) ?? null;
-  }
-  key(i: number) {
-    return [...this.#items.keys()][i] ?? null;
-  }
-  removeItem(key: string) {
-    this.#items.delete(key);
-  }
-  setItem(key: string, value: string) {
-    this.#items.set(key, value);
-  }
-}
 
 const BASE = '/course/';
 const starter = { version: 'v1', files: { 'balancer.ts': 'starter', 'app.ts': 'starter app' } };
