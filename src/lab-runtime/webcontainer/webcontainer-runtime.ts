@@ -7,7 +7,7 @@ import type { LabBundle } from '../bundle.ts';
 import { stepResults, type FileOutcome, type LabResult } from '../results.ts';
 import { RuntimeError, type LabRuntime, type OutputLine, type RunningCluster, type RunTestsOptions } from '../runtime.ts';
 // The reader reads the same words whichever runtime ran their code.
-import { ABORTED_MESSAGE, NOT_RUN_MESSAGE, stalledMessage } from '../worker/worker-runtime.ts';
+import { ABORTED_MESSAGE, NOT_RUN_MESSAGE, stalledMessage } from '../messages.ts';
 import { bootWebContainer, type BootOptions } from './boot.ts';
 import { lineSplitter, parseLine } from './output.ts';
 import { ENTRY_PORT, MOUNTED, TAGGED_ENV } from './protocol.ts';

@@ -12,6 +12,7 @@ import type { LabBundle } from '../bundle.ts';
 import { stepResults, type FileOutcome, type LabResult } from '../results.ts';
 import { RuntimeError, type LabRuntime, type RunTestsOptions } from '../runtime.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
+import { ABORTED_MESSAGE, BOOT_FAILED_MESSAGE, CRASHED_MESSAGE, NOT_RUN_MESSAGE, stalledMessage } from '../messages.ts';
 
 export interface WorkerRuntimeOptions {
   /** URL of the lab-assets folder, e.g. `${import.meta.env.BASE_URL}lab-assets/`. */
@@ -23,19 +24,6 @@ export interface WorkerRuntimeOptions {
 export const DEFAULT_STALL_TIMEOUT_MS = 4000;
 /** How long a fresh Worker may take to load its script before the run gives up on it. */
 export const BOOT_TIMEOUT_MS = 20_000;
-
-/** What the reader reads when a run made no progress for `seconds`. */
-export function stalledMessage(seconds: number): string {
-  return `Your code did not finish: the tests were stopped after ${seconds} s without any progress. Look for a loop that never ends (while (true) …), fix it and run again. Your edits are safe.`;
-}
-
-export const CRASHED_MESSAGE =
-  'The tests stopped because the test runner crashed, most likely out of memory: look for code that keeps adding to a list or a map without end, fix it and run again. Your edits are safe.';
-export const BOOT_FAILED_MESSAGE =
-  'The test runner could not start in this browser tab. Reload the page and run again; your edits are safe.';
-export const ABORTED_MESSAGE = 'The run was cancelled.';
-/** The message of a step whose test file the Worker never reported (should not happen). */
-export const NOT_RUN_MESSAGE = 'The tests of this step did not run. Run them again; if it keeps happening, reload the page.';
 
 interface ActiveRun {
   /** Ends the run with this error and replaces the Worker. */
