@@ -24,3 +24,11 @@ export interface LabBundle {
 
 /** The runtime asset folder under the site's base path. */
 export const LAB_ASSETS_DIR = 'lab-assets';
+
+/** Fetches a lab's bundle. Assets keep their names across deploys, so the browser revalidates them. */
+export async function fetchLabBundle(assetsBase: string, lab: string, signal?: AbortSignal): Promise<LabBundle> {
+  const url = `${assetsBase.endsWith('/') ? assetsBase : `${assetsBase}/`}${lab}.json`;
+  const res = await fetch(url, { signal, cache: 'no-cache' });
+  if (!res.ok) throw new Error(`The lab's files could not be loaded (HTTP ${res.status} for ${url}). Reload the page to try again.`);
+  return (await res.json()) as LabBundle;
+}

@@ -39,7 +39,7 @@ function loadKitTypes(ts: Monaco['typescript'], assetsBase: string): Promise<voi
     });
     ts.typescriptDefaults.setEagerModelSync(true);
     try {
-      const res = await fetch(`${assetsBase}kit-types/index.json`);
+      const res = await fetch(`${assetsBase}kit-types/index.json`, { cache: 'no-cache' });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const { files } = (await res.json()) as { files: Record<string, string> };
       for (const [name, text] of Object.entries(files)) {

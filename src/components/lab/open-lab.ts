@@ -2,8 +2,7 @@
  * Opens a lab on demand: fetches its bundle, picks a runtime (WebContainer where it can boot,
  * otherwise the Worker), and hands both to LabView. Nothing here runs until the reader asks.
  */
-import type { LabBundle } from '../../lab-runtime/bundle.ts';
-import { LAB_ASSETS_DIR } from '../../lab-runtime/bundle.ts';
+import { fetchLabBundle, LAB_ASSETS_DIR } from '../../lab-runtime/bundle.ts';
 import { runtimeConfig } from '../../lab-runtime/config.ts';
 import { pickRuntime } from '../../lab-runtime/pick-runtime.ts';
 import { WorkerRuntime } from '../../lab-runtime/worker/worker-runtime.ts';
@@ -20,9 +19,7 @@ export async function openLab(root: HTMLElement, options: OpenLabOptions = {}): 
   const lab = root.dataset.lab!;
   const base = import.meta.env.BASE_URL.endsWith('/') ? import.meta.env.BASE_URL : `${import.meta.env.BASE_URL}/`;
   const assetsBase = `${base}${LAB_ASSETS_DIR}/`;
-  const res = await fetch(`${assetsBase}${lab}.json`);
-  if (!res.ok) throw new Error(`The lab's files could not be loaded (HTTP ${res.status} for ${assetsBase}${lab}.json). Reload the page to try again.`);
-  const bundle = (await res.json()) as LabBundle;
+  const bundle = await fetchLabBundle(assetsBase, lab);
 
   const config = runtimeConfig();
   const { runtime, notice } = await pickRuntime({

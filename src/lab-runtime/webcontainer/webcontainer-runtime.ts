@@ -124,7 +124,7 @@ export class WebContainerRuntime implements LabRuntime {
     const url = `${this.#assetsBase}${path}`;
     let response: Response;
     try {
-      response = await this.#fetch(url, signal ? { signal } : {});
+      response = await this.#fetch(url, signal ? { signal, cache: 'no-cache' } : { cache: 'no-cache' });
     } catch (err) {
       if (signal?.aborted) throw abortError();
       throw new Error(`Could not load ${url}: ${errorText(err)}`);

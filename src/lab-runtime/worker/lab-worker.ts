@@ -30,7 +30,7 @@ const wasmCache = new Map<string, Promise<WebAssembly.Module>>();
 function loadKit(url: string): Promise<string> {
   let kit = kitCache.get(url);
   if (!kit) {
-    kit = fetch(url).then(async (res) => {
+    kit = fetch(url, { cache: 'no-cache' }).then(async (res) => {
       if (!res.ok) throw new Error(`the lab kit could not be loaded (HTTP ${res.status} for ${url})`);
       return res.text();
     });
@@ -45,7 +45,7 @@ function loadKit(url: string): Promise<string> {
 function loadWasm(url: string): Promise<WebAssembly.Module> {
   let module = wasmCache.get(url);
   if (!module) {
-    module = fetch(url).then(async (res) => {
+    module = fetch(url, { cache: 'no-cache' }).then(async (res) => {
       if (!res.ok) throw new Error(`HTTP ${res.status} for ${url}`);
       return WebAssembly.compile(await res.arrayBuffer());
     });

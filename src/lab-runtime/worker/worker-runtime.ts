@@ -30,14 +30,6 @@ interface ActiveRun {
   fail(error: RuntimeError): void;
 }
 
-/** Fetches a lab's bundle from the lab-assets folder. */
-export async function fetchLabBundle(assetsBase: string, lab: string, signal?: AbortSignal): Promise<LabBundle> {
-  const url = `${assetsBase.endsWith('/') ? assetsBase : `${assetsBase}/`}${lab}.json`;
-  const res = await fetch(url, { signal });
-  if (!res.ok) throw new Error(`The lab's files could not be loaded (HTTP ${res.status} for ${url}). Reload the page to try again.`);
-  return (await res.json()) as LabBundle;
-}
-
 export class WorkerRuntime implements LabRuntime {
   readonly kind = 'worker' as const;
   /** Milliseconds from the last `runTests` call to its results (undefined before the first run ends). */
