@@ -57,6 +57,20 @@ function monacoCssOnDemand() {
   };
 }
 
+/** Pages the e2e tests drive the lab runtimes through; built only when the tests ask (npm test does). */
+function testPages() {
+  return {
+    name: 'scale-lab:test-pages',
+    hooks: {
+      /** @param {{ injectRoute: (route: { pattern: string; entrypoint: string }) => void }} options */
+      'astro:config:setup': ({ injectRoute }) => {
+        if (process.env.SCALE_LAB_TEST_PAGES !== '1') return;
+        for (const page of ['worker-runtime', 'lab-view']) injectRoute({ pattern: `/e2e/${page}`, entrypoint: `./src/test-pages/${page}.astro` });
+      },
+    },
+  };
+}
+
 const mermaid = chromium
   ? [rehypeMermaid, {
       strategy: 'inline-svg',
@@ -103,5 +117,6 @@ export default defineConfig({
     }),
     checkLinks(),
     hostingFiles(),
+    testPages(),
   ],
 });

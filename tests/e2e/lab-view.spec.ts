@@ -1,7 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import type { LabResult } from '../../src/lab-runtime/results.ts';
 
-/** The lab page driven through a fake runtime (src/pages/e2e/lab-view.astro): page logic only. */
+/** The lab page driven through a fake runtime (src/test-pages/lab-view.astro): page logic only. */
 const PAGE = 'e2e/lab-view/';
 
 async function open(page: Page) {

@@ -1,7 +1,7 @@
 /**
  * The browser Worker runtime gives the verdicts Vitest gives in Node. For every lab and every
  * variant (solution, starter, each classic mistake), the graded tests run through the real
- * WorkerRuntime in Chromium (on the test page src/pages/e2e/worker-runtime.astro) and through
+ * WorkerRuntime in Chromium (on the test page src/test-pages/worker-runtime.astro) and through
  * `runLabInNode` in this process; per step, passed flags, test names, messages and load errors
  * must be equal. Also: runaway code is stopped in time and the runtime recovers, and timings.
  *
