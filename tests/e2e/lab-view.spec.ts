@@ -134,3 +134,22 @@ test('Reveal solution shows the diff, and applying it replaces the editable file
   const solution = await page.evaluate(() => (window as unknown as { __bundle: { solution: Record<string, string> } }).__bundle.solution);
   for (const [file, text] of Object.entries(solution)) await expect(lab.locator(`textarea[data-file="${file}"]`)).toHaveValue(text);
 });
+
+test('with real ports, the cluster starts with a preview of its entry node and its output, and stops', async ({ page }) => {
+  await page.goto(`${PAGE}?ports`);
+  const lab = page.getByTestId('lab');
+  await expect(lab).toHaveAttribute('data-ready', 'true');
+  await lab.getByTestId('lab-cluster-start').click();
+  await expect(lab.getByTestId('lab-cluster-preview')).toBeVisible();
+  await expect(lab.getByTestId('lab-cluster-preview')).toHaveAttribute('title', 'Preview of lb');
+  await expect(lab.getByTestId('lab-output')).toHaveText('lb listening on port 3000');
+  await expect(lab.getByTestId('lab-cluster-start')).toHaveText('Stop the cluster');
+  await lab.getByTestId('lab-cluster-start').click();
+  await expect(lab.getByTestId('lab-cluster-preview')).toHaveCount(0);
+  await expect(lab.getByTestId('lab-cluster-start')).toHaveText('Start the cluster');
+});
+
+test('without real ports (the Worker), there is no cluster button', async ({ page }) => {
+  const lab = await open(page);
+  await expect(lab.getByTestId('lab-cluster-start')).toHaveCount(0);
+});

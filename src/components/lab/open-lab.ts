@@ -13,6 +13,8 @@ export interface OpenLabOptions {
   /** Overrides the site's runtime policy, e.g. from `?runtime=worker` in the page URL. */
   policy?: 'auto' | 'worker' | 'webcontainer';
   onStepStatus?: (lab: string, step: string, status: StepStatus) => void;
+  /** Told what is happening while the lab opens, e.g. to label the button. */
+  onProgress?: (message: string) => void;
 }
 
 export async function openLab(root: HTMLElement, options: OpenLabOptions = {}): Promise<LabView> {
@@ -22,8 +24,10 @@ export async function openLab(root: HTMLElement, options: OpenLabOptions = {}): 
   const bundle = await fetchLabBundle(assetsBase, lab);
 
   const config = runtimeConfig();
+  const policy = options.policy ?? config.policy;
+  if (policy !== 'worker') options.onProgress?.('Starting WebContainer (this tab takes over if it cannot start)…');
   const { runtime, notice } = await pickRuntime({
-    policy: options.policy ?? config.policy,
+    policy,
     apiKey: config.apiKey,
     isolated: globalThis.crossOriginIsolated === true,
     origin: location.origin,
@@ -36,6 +40,7 @@ export async function openLab(root: HTMLElement, options: OpenLabOptions = {}): 
     },
   });
 
+  options.onProgress?.('Loading the editor…');
   const { createLabEditor } = await import('./editor.ts');
   const view = new LabView({
     root,
