@@ -492,7 +492,7 @@ export class Cluster {
           }
           clock.fireNext();
           idle = 0;
-        } else if (++idle > 10) {
+        } else if (++idle > 50) {
           throw new Error('The work is waiting on a promise that will never settle: nothing is scheduled on the clock and nothing else is pending.');
         }
       }
