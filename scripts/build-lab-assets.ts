@@ -12,13 +12,13 @@
  * change are not rewritten (a running dev server is not disturbed for nothing).
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { createRequire } from 'node:module';
 import { build, type Plugin } from 'esbuild';
 import ts from 'typescript';
 import type { LabBundle } from '../src/lab-runtime/bundle.ts';
-import { allLabs, ROOT, type LabFolder } from './lab-runner/catalog.ts';
+import { allLabs, listFiles, ROOT, type LabFolder } from './lab-runner/catalog.ts';
 
 export const KIT_DIR = join(ROOT, 'labs', 'kit');
 export const DEFAULT_OUT_DIR = join(ROOT, 'public', 'lab-assets');
@@ -26,18 +26,6 @@ export const DEFAULT_OUT_DIR = join(ROOT, 'public', 'lab-assets');
 export const WASM_FILE = 'sql-wasm.wasm';
 
 const posix = (path: string) => path.split(sep).join('/');
-
-/** Every file under `dir`, as sorted posix paths relative to it. */
-function listFiles(dir: string, base = dir): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .flatMap((entry) => {
-      const full = join(dir, entry);
-      if (entry === 'node_modules') return [];
-      return statSync(full).isDirectory() ? listFiles(full, base) : [posix(relative(base, full))];
-    })
-    .sort();
-}
 
 function readTree(dir: string): Record<string, string> {
   return Object.fromEntries(listFiles(dir).map((f) => [f, readFileSync(join(dir, f), 'utf8')]));

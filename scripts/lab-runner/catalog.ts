@@ -1,6 +1,6 @@
 /** Finds labs on disk, validates them, and lays out the files a graded run uses. */
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseLab, type Lab } from '../../src/schemas/lab.ts';
 
@@ -16,12 +16,16 @@ export interface LabFolder {
   lab: Lab;
 }
 
-function listFiles(dir: string, base = dir): string[] {
+/** Every file under `dir` (none when it is missing), as sorted posix paths relative to it; node_modules left out. */
+export function listFiles(dir: string, base = dir): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).flatMap((entry) => {
-    const full = join(dir, entry);
-    return statSync(full).isDirectory() ? listFiles(full, base) : [relative(base, full)];
-  });
+  return readdirSync(dir)
+    .flatMap((entry) => {
+      const full = join(dir, entry);
+      if (entry === 'node_modules') return [];
+      return statSync(full).isDirectory() ? listFiles(full, base) : [relative(base, full).split(sep).join('/')];
+    })
+    .sort();
 }
 
 /** Loads and checks one lab: the schema, then that every file it names exists where it should. */

@@ -4,12 +4,12 @@
  * and `node run-tests.mjs` must give the verdicts Vitest gives in Node (runLabInNode) for the same
  * files; `node serve.mjs` must serve the reader's cluster.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildLabBundle, bundleKit, sqlWasmPath } from '../../../scripts/build-lab-assets.ts';
 import { bundleWebContainerEntry } from '../../../scripts/build-webcontainer-assets.ts';
-import { composeFiles, findLab, readEditable, WORK_DIR, type LabFolder } from '../../../scripts/lab-runner/catalog.ts';
+import { composeFiles, findLab, listFiles, readEditable, WORK_DIR, type LabFolder } from '../../../scripts/lab-runner/catalog.ts';
 import { runLabInNode } from '../../../scripts/lab-runner/run-node.ts';
 import type { LabBundle } from '../../../src/lab-runtime/bundle.ts';
 import type { OutputLine } from '../../../src/lab-runtime/runtime.ts';
@@ -61,12 +61,6 @@ function variantFiles(lab: LabFolder, variant: 'starter' | 'solution'): { files:
   return { files: { ...bundle.starter, ...readEditable(lab, dir) }, dir };
 }
 
-function listFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((entry) => {
-    const full = join(dir, entry);
-    return statSync(full).isDirectory() ? listFiles(full).map((f) => `${entry}/${f}`) : [entry];
-  });
-}
 
 test('the temp folder holds exactly the tree the runtime mounts', async () => {
   const topic = LABS[0]!;
