@@ -153,3 +153,21 @@ test('without real ports (the Worker), there is no cluster button', async ({ pag
   const lab = await open(page);
   await expect(lab.getByTestId('lab-cluster-start')).toHaveCount(0);
 });
+
+test('a new site version that leaves the starter as it was raises no notice', async ({ page }) => {
+  let lab = await open(page);
+  await lab.locator('textarea[data-file="balancer.ts"]').evaluate((el: HTMLTextAreaElement) => {
+    el.value = '// mine';
+    el.dispatchEvent(new Event('input'));
+  });
+  // Only the version moved (say, a test or a hint changed); the starter files are the same.
+  await page.evaluate(() => {
+    const key = Object.keys(localStorage).find((k) => k.includes(':lab-edits:01-clones'))!;
+    const saved = JSON.parse(localStorage.getItem(key)!);
+    saved.starterVersion = 'older';
+    localStorage.setItem(key, JSON.stringify(saved));
+  });
+  lab = await open(page);
+  await expect(lab.locator('textarea[data-file="balancer.ts"]')).toHaveValue('// mine');
+  await expect(lab.getByTestId('lab-starter-changed')).toHaveCount(0);
+});

@@ -202,13 +202,16 @@ export class LabView {
 
   #starterChanged(oldStarter: Record<string, string>): void {
     const { bundle, store } = this.#o;
+    const acknowledge = () => store.acknowledgeStarter({ version: bundle.version, files: this.#starterEditable() });
     const changed = bundle.lab.editable.filter((f) => (oldStarter[f] ?? '') !== (bundle.starter[f] ?? ''));
+    // The version covers every file of the lab, tests and hints too: only a different starter is news to the reader.
+    if (changed.length === 0) return acknowledge();
     const notice = this.#notice(
-      `This lab's starter code has changed since you began${changed.length ? ` (${changed.join(', ')})` : ''}. Your edits are kept as they were. `,
-      ...(changed.length
-        ? [h('button', { type: 'button', class: 'lab-small', onclick: () => this.#openDiff(`What changed in the starter of ${changed[0]}`, oldStarter[changed[0]!] ?? '', bundle.starter[changed[0]!] ?? '', []) }, 'Show what changed')]
-        : []),
-      h('button', { type: 'button', class: 'lab-small', onclick: () => { store.acknowledgeStarter({ version: bundle.version, files: this.#starterEditable() }); notice.remove(); } }, 'Got it'),
+      `This lab's starter code has changed since you began (${changed.join(', ')}). Your edits are kept as they were. `,
+      ...changed.map((f) =>
+        h('button', { type: 'button', class: 'lab-small', onclick: () => this.#openDiff(`What changed in the starter of ${f}`, oldStarter[f] ?? '', bundle.starter[f] ?? '', []) }, changed.length > 1 ? `Show what changed in ${f}` : 'Show what changed'),
+      ),
+      h('button', { type: 'button', class: 'lab-small', onclick: () => { acknowledge(); notice.remove(); } }, 'Got it'),
     );
     notice.dataset.testid = 'lab-starter-changed';
   }
