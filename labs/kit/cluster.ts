@@ -522,11 +522,6 @@ export class Cluster {
       this.#driving = false;
     }
   }
-
-  /** A client for the store from outside the cluster, with cost and network like any node. */
-  kvFrom(name = 'kv'): KvClient {
-    return this.#kvCall(CLIENT, name);
-  }
 }
 
 /** Resolves or rejects with `work`, unless a signal aborts first. */
