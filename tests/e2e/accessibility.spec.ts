@@ -1,5 +1,6 @@
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
+import { openLabOnWorker } from '../support/lab-page.ts';
 
 const CHAPTERS = ['00-one-server', '01-clones', '02-databases', '03-caching', '04-asynchronism', '05-cdn', '06-multiple-datacenters'];
 
@@ -15,8 +16,7 @@ for (const chapter of CHAPTERS) {
     await page.goto(`chapters/${chapter}/?runtime=worker`);
     const lab = page.getByTestId('lab');
     if (await lab.count()) {
-      await lab.getByTestId('lab-open').click();
-      await expect(lab).toHaveAttribute('data-runtime', 'worker', { timeout: 30_000 });
+      await openLabOnWorker(lab);
       await expect(lab.locator('.monaco-editor').first()).toBeVisible();
     }
     const quiz = page.getByTestId('quiz');

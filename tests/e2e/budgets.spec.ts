@@ -1,6 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { buildBareFixture, readToEnd, recordTransfers, sum } from '../support/page-weight.ts';
 import { serveStatic } from '../support/static-server.ts';
+import { openLabOnWorker } from '../support/lab-page.ts';
 
 /** The byte budgets of issue #5. Times are printed by `npm run bench`, not enforced. */
 const CHAPTER_JS_RATIO = 1.15;
@@ -23,8 +24,7 @@ test('opening a lab (editor ready) costs at most 3 MB gzipped', async ({ page })
   await page.goto('chapters/01-clones/?runtime=worker');
   const root = page.locator('[data-testid="lab"][data-lab="01-clones"]');
   const transfers = await recordTransfers(page, async () => {
-    await root.getByTestId('lab-open').click();
-    await expect(root).toHaveAttribute('data-runtime', 'worker', { timeout: 30_000 });
+    await openLabOnWorker(root);
     await expect(root.locator('.monaco-editor').first()).toBeVisible();
     await page.waitForLoadState('networkidle');
   });

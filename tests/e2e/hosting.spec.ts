@@ -3,17 +3,16 @@ import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { ROOT } from '../support/page-weight.ts';
 import { serveStatic } from '../support/static-server.ts';
+import { applySolution, openLabOnWorker, runAndWait } from '../support/lab-page.ts';
 
 const DIST = join(ROOT, 'dist');
 
 async function runSolution(page: Page, url: string) {
   await page.goto(url);
   const root = page.locator('[data-testid="lab"][data-lab="01-clones"]');
-  await root.getByTestId('lab-open').click();
-  await expect(root).toHaveAttribute('data-runtime', 'worker', { timeout: 30_000 });
-  await root.getByTestId('lab-reveal').click();
-  await root.getByTestId('lab-apply-solution').click();
-  await root.getByTestId('lab-run').click();
+  await openLabOnWorker(root);
+  await applySolution(root);
+  await runAndWait(root);
   const steps = root.getByTestId('lab-step');
   const count = await steps.count();
   for (let i = 0; i < count; i++) await expect(steps.nth(i)).toHaveAttribute('data-status', 'passed', { timeout: 30_000 });

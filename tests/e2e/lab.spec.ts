@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
+import { applySolution, openLabOnWorker, runAndWait } from '../support/lab-page.ts';
 
 /** The starter of a lab file, as the reader first sees it. */
 function starter(lab: string, file: string): string {
@@ -41,8 +42,7 @@ async function openLab(page: Page, lab: string) {
   await page.evaluate(() => localStorage.clear());
   await page.reload();
   const root = page.locator(`[data-testid="lab"][data-lab="${lab}"]`);
-  await root.getByTestId('lab-open').click();
-  await expect(root).toHaveAttribute('data-runtime', 'worker', { timeout: 30_000 });
+  await openLabOnWorker(root);
   await expect(root.locator('.monaco-editor').first()).toBeVisible();
   return root;
 }
@@ -54,12 +54,6 @@ async function replaceEditorText(page: Page, root: ReturnType<Page['locator']>, 
   await page.keyboard.press('ControlOrMeta+A');
   await page.keyboard.press('Delete');
   await page.keyboard.insertText(text);
-}
-
-async function runAndWait(root: ReturnType<Page['locator']>) {
-  await root.getByTestId('lab-run').click();
-  await expect(root.locator('[data-testid="lab-step"][data-status="running"]')).toHaveCount(0, { timeout: 30_000 });
-  await expect(root.getByTestId('lab-run')).toBeEnabled();
 }
 
 for (const lab of ['01-clones', '03-caching']) {
@@ -81,8 +75,7 @@ for (const lab of ['01-clones', '03-caching']) {
     await expect(steps.nth(0)).toHaveAttribute('data-status', 'passed');
     for (let i = 1; i < count; i++) await expect(steps.nth(i)).toHaveAttribute('data-status', 'failed');
 
-    await root.getByTestId('lab-reveal').click();
-    await root.getByTestId('lab-apply-solution').click();
+    await applySolution(root);
     await runAndWait(root);
     for (let i = 0; i < count; i++) await expect(steps.nth(i)).toHaveAttribute('data-status', 'passed');
     await expect(root.getByTestId('lab-announce')).toHaveText(`${count} of ${count} steps passed.`);
