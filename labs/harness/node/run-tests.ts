@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { LabBundle } from '../bundle.ts';
-import { runGradedFiles } from '../runner/index.ts';
+import type { OutputLine } from '../results.ts';
+import { runGraded } from '../runner/index.ts';
+import { keepRunningOnStrayErrors, sqlWasmFromBytes } from './node-host.ts';
 import { ALIVE_LINE, ERROR_PREFIX, FILE_PREFIX, HEARTBEAT_MS, MOUNTED, TAGGED_ENV } from '../protocol.ts';
 
 function fail(message: string): never {
@@ -49,42 +51,20 @@ const files = Object.fromEntries(
   }),
 );
 const kitCode = read(MOUNTED.kit).toString('utf8');
-// Compiled once; every test file's fresh kit instantiates it again.
-const wasm = read(MOUNTED.sqlWasm);
-let wasmModule: Promise<WebAssembly.Module> | undefined;
-
-/** Points a fresh kit's sql.js at the mounted .wasm, as the Worker does with its URL. */
-function configureKit(kit: { configureSqlWasm(config: Record<string, unknown>): void }): void {
-  const config: Record<string, unknown> = {
-    locateFile: (file: string) => join(here, file),
-    instantiateWasm(imports: WebAssembly.Imports, done: (instance: WebAssembly.Instance) => void) {
-      wasmModule ??= WebAssembly.compile(wasm);
-      wasmModule
-        .then((module) => WebAssembly.instantiate(module, imports))
-        .then(done, (err: unknown) => (config.onAbort as ((reason: string) => void) | undefined)?.(err instanceof Error ? err.message : String(err)));
-      return {};
-    },
-  };
-  kit.configureSqlWasm(config);
-}
+const configureKit = sqlWasmFromBytes(read(MOUNTED.sqlWasm), (file) => join(here, file));
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
-function log(stream: 'log' | 'error', text: string): void {
-  for (const line of text.split('\n')) {
-    if (stream === 'log') out(line);
-    else if (tagged) out(`${ERROR_PREFIX}${line}`);
-    else process.stderr.write(`${line}\n`);
-  }
+function log({ stream, text }: OutputLine): void {
+  if (stream === 'log') out(text);
+  else if (tagged) out(`${ERROR_PREFIX}${text}`);
+  else process.stderr.write(`${text}\n`);
 }
 
-// A promise the reader's code left rejected, or an exception thrown from a timer: shown with the
-// output and the run goes on, as in the Worker (Node would otherwise end the process).
-process.on('unhandledRejection', (reason) => log('error', `Unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`));
-process.on('uncaughtException', (err) => log('error', `Uncaught exception: ${err.stack ?? err.message}`));
+keepRunningOnStrayErrors();
 
 const heartbeat = tagged ? setInterval(() => out(ALIVE_LINE), HEARTBEAT_MS) : undefined;
 try {
-  await runGradedFiles({
+  await runGraded({
     kitCode,
     tests: bundle.tests,
     files,
@@ -92,7 +72,7 @@ try {
     testFiles: steps.map((s) => s.test),
     configureKit,
     onFileDone: (outcome) => out(`${FILE_PREFIX}${JSON.stringify(outcome)}`),
-    onLog: ({ stream, text }) => log(stream, text),
+    onOutput: (lines) => lines.forEach(log),
     ...(tagged ? { onTestDone: () => out(ALIVE_LINE) } : {}),
   });
 } catch (err) {

@@ -162,7 +162,7 @@ export class WorkerRuntime implements LabRuntime {
         arm();
         switch (message.type) {
           case 'log':
-            options.onOutput?.(message.line);
+            for (const line of message.lines) options.onOutput?.(line);
             break;
           case 'file': {
             outcomes.push(message.outcome);

@@ -23,7 +23,6 @@ const bundle: LabBundle = {
       { id: 'health-checks', title: 'Health', task: 'Check.', test: 'tests/02-health-checks.test.ts', hints: ['h'] },
       { id: 'stateless', title: 'Stateless', task: 'Share.', test: 'tests/03-stateless.test.ts', hints: ['h'] },
     ],
-    mistakes: [],
   },
   starter: { 'balancer.ts': 'starter balancer', 'app.ts': 'starter app', 'cluster.ts': 'cluster', 'util/ids.ts': 'ids' },
   solution: { 'balancer.ts': 'solution balancer' },
