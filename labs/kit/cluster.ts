@@ -9,6 +9,7 @@
 import { RealClock, VirtualClock, type Clock } from './clock.ts';
 import { createContext, type ContextServices } from './context.ts';
 import { Driver } from './drive.ts';
+import { timeoutSignal } from './failures.ts';
 import { HttpNode, HttpRouter, type NodeFactory, type Transport } from './components/http-node.ts';
 import { StoreNode, storeClient } from './components/kv-store.ts';
 import { DatabaseNode, databaseClient } from './components/sql-database.ts';
@@ -55,8 +56,8 @@ export class Cluster {
       seed: this.seed,
       timeout: (ms) => this.timeout(ms),
       fetch: (from, input, init) => this.#http.fetch(from, input, init),
-      store: (from, name) => storeClient(this.#env, from, name),
-      database: (from, name) => databaseClient(this.#env, from, name),
+      store: (from, name, limits) => storeClient(this.#env, from, name, limits),
+      database: (from, name, limits) => databaseClient(this.#env, from, name, limits),
       log: (node, message) => this.log(node, message),
     };
   }
@@ -112,7 +113,7 @@ export class Cluster {
     return this.#network.nodes().filter((n) => n instanceof HttpNode).map((n) => n.name);
   }
 
-  /** `up`, `killed` or `failing`. */
+  /** `up`, `killed`, `failing`, `slow` or `hung`. */
   stateOf(name: string): NodeState {
     return this.#node(name).state;
   }
@@ -149,12 +150,24 @@ export class Cluster {
     this.metrics.emit({ type: 'node', at: this.clock.now(), node: name, state: 'failing' });
   }
 
-  /** Ends `fail()`: the node runs its own code again, with its memory intact. */
+  /** Makes a node answer late: every answer leaves `ms` after it is ready (any kind of node). */
+  slow(name: string, ms: number): void {
+    this.#node(name).slow(ms);
+    this.metrics.emit({ type: 'node', at: this.clock.now(), node: name, state: 'slow' });
+  }
+
+  /**
+   * Makes a node accept connections and never answer (a deadlock, a stopped process): callers wait
+   * until their own timeout, or the network's, unless the node recovers or is killed first.
+   */
+  hang(name: string): void {
+    this.#node(name).hang();
+    this.metrics.emit({ type: 'node', at: this.clock.now(), node: name, state: 'hung' });
+  }
+
+  /** Ends `fail()`, `slow()` or `hang()`: the node runs its own code again, with its memory intact; held answers go out. */
   recover(name: string): void {
-    const node = this.#node(name);
-    if (node.state !== 'failing') return;
-    node.state = 'up';
-    this.metrics.emit({ type: 'node', at: this.clock.now(), node: name, state: 'up' });
+    if (this.#node(name).recover()) this.metrics.emit({ type: 'node', at: this.clock.now(), node: name, state: 'up' });
   }
 
   /** Sets latency or loss on the link between two nodes, both ways. */
@@ -193,9 +206,7 @@ export class Cluster {
 
   /** An AbortSignal that aborts after `ms` of cluster time. */
   timeout(ms: number): AbortSignal {
-    const controller = new AbortController();
-    this.clock.setTimeout(() => controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')), ms);
-    return controller.signal;
+    return timeoutSignal(this.clock, ms);
   }
 
   log(node: string, message: string): void {

@@ -4,6 +4,7 @@
  * when the node goes down.
  */
 import type { Clock } from './clock.ts';
+import type { CallOptions } from './failures.ts';
 import { retarget } from './http.ts';
 import type { KvClient } from './kv.ts';
 import type { ClusterNode } from './node.ts';
@@ -34,10 +35,13 @@ export interface NodeContext {
   readonly kv: KvClient;
   /** The cluster's database named `db`. */
   readonly db: SqlClient;
-  /** A key-value store by name. */
-  store(name: string): KvClient;
-  /** A database by name. */
-  database(name: string): SqlClient;
+  /**
+   * A key-value store by name; with `{ timeout }` or `{ signal }`, each of its calls fails once the
+   * time is up or the signal aborts: `ctx.store('kv', { timeout: 50 }).get(key)`.
+   */
+  store(name: string, limits?: CallOptions): KvClient;
+  /** A database by name; `{ timeout }` or `{ signal }` limit each of its calls, as for `store`. */
+  database(name: string, limits?: CallOptions): SqlClient;
   /** Writes a line to the cluster's log, prefixed with this node's name. */
   log(...args: unknown[]): void;
 }
@@ -48,8 +52,8 @@ export interface ContextServices {
   readonly seed: number;
   timeout(ms: number): AbortSignal;
   fetch(from: string, input: string | URL | Request, init?: RequestInit): Promise<Response>;
-  store(from: string, name: string): KvClient;
-  database(from: string, name: string): SqlClient;
+  store(from: string, name: string, limits?: CallOptions): KvClient;
+  database(from: string, name: string, limits?: CallOptions): SqlClient;
   log(node: string, message: string): void;
 }
 
@@ -80,8 +84,8 @@ export function createContext(node: ClusterNode, services: ContextServices): Nod
     get db() {
       return (db ??= services.database(node.name, 'db'));
     },
-    store: (name) => services.store(node.name, name),
-    database: (name) => services.database(node.name, name),
+    store: (name, limits) => services.store(node.name, name, limits),
+    database: (name, limits) => services.database(node.name, name, limits),
     log: (...args) => services.log(node.name, args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')),
   };
 }

@@ -10,6 +10,8 @@ export type { LinkOptions } from './network.ts';
 export type { NodeContext } from './context.ts';
 export type { Handler, NodeFactory, Transport } from './components/http-node.ts';
 export type { NodeKind, NodeState } from './node.ts';
+export { NetworkError, TimeoutError, failureKind } from './failures.ts';
+export type { CallOptions, FailureKind } from './failures.ts';
 export { VirtualClock, RealClock, settle } from './clock.ts';
 export type { Clock } from './clock.ts';
 export { KeyValueStore, KvError } from './kv.ts';

@@ -4,6 +4,7 @@
  * way. Components hand it a `serve` function; it never looks inside a request.
  */
 import type { Clock } from './clock.ts';
+import { NetworkError } from './failures.ts';
 import type { ClusterNode } from './node.ts';
 import { deriveSeed, seededRandom } from './random.ts';
 
@@ -109,22 +110,42 @@ export class Network {
   /** Carries one call from `from` to `to` and its answer back, with everything the network does on the way. */
   async deliver<T>(from: string, to: string, signal: AbortSignal | undefined, serve: (node: ClusterNode) => Promise<T>): Promise<T> {
     const node = this.#nodes.get(to);
-    if (!node) throw new TypeError(`${from} → ${to}: no node named "${to}" in this cluster (nodes: ${this.names.join(', ')})`);
+    if (!node) throw new NetworkError('unknown-host', `${from} → ${to}: no node named "${to}" in this cluster (nodes: ${this.names.join(', ')})`);
     signal?.throwIfAborted();
     if (this.#lost(from, to)) {
       // A lost request is never answered: the caller waits until its own timeout, or the network's.
       await this.#clock.sleep(this.#timeout, signal);
-      throw new TypeError(`${from} → ${to}: no answer after ${this.#timeout} ms (the request was lost: partition or dropped packet)`);
+      throw new NetworkError('timeout', `${from} → ${to}: no answer after ${this.#timeout} ms (the request was lost: partition or dropped packet)`);
     }
     const there = this.#latency(from, to);
     if (there > 0) await this.#clock.sleep(there, signal);
-    if (node.state === 'killed') throw new TypeError(`${from} → ${to}: connection refused (${to} is down)`);
+    if (node.state === 'killed') throw new NetworkError('refused', `${from} → ${to}: connection refused (${to} is down)`);
     const life = node.life;
+    await this.#whileHung(node, from, signal);
     const answer = await raceAbort(serve(node), life, signal);
+    // A slow node's answer leaves late; a node that hung meanwhile keeps it.
+    if (node.delay > 0) await raceAbort(this.#clock.sleep(node.delay, signal), life);
+    await this.#whileHung(node, from, signal);
     const back = this.#latency(to, from);
     if (back > 0) await this.#clock.sleep(back, signal);
     life.throwIfAborted();
     return answer;
+  }
+
+  /** Holds a call while `node` is hung: until it recovers, goes down, the caller gives up, or the network times out. */
+  async #whileHung(node: ClusterNode, from: string, signal: AbortSignal | undefined): Promise<void> {
+    const unhung = node.unhung;
+    if (!unhung) return;
+    const giveUp = new AbortController();
+    const timedOut = this.#clock.sleep(this.#timeout, AbortSignal.any(signal ? [signal, giveUp.signal] : [giveUp.signal])).then(() => {
+      throw new NetworkError('timeout', `${from} → ${node.name}: no answer after ${this.#timeout} ms (${node.name} accepted the connection but does not answer)`);
+    });
+    try {
+      await raceAbort(Promise.race([unhung, timedOut]), node.life, signal);
+    } finally {
+      giveUp.abort();
+      timedOut.catch(() => {});
+    }
   }
 }
 

@@ -54,6 +54,7 @@ export class HttpNode extends ClusterNode {
 
   /** Answers every request with `status` without running the node's code. */
   fail(status: number): void {
+    this.recover();
     this.state = 'failing';
     this.failStatus = status;
   }

@@ -3,6 +3,7 @@
  * each command a round trip that costs time, counted for the store and for its caller.
  */
 import { KeyValueStore, kvClient, type KvClient } from '../kv.ts';
+import { withLimits, type CallOptions } from '../failures.ts';
 import { ClusterNode, type NodeEnv } from '../node.ts';
 
 export class StoreNode extends ClusterNode {
@@ -26,11 +27,11 @@ export function storeNode(env: NodeEnv, name: string, asker: string): StoreNode 
 }
 
 /** The client `from` holds for the store `name`: every command crosses the network and costs time. */
-export function storeClient(env: NodeEnv, from: string, name: string): KvClient {
+export function storeClient(env: NodeEnv, from: string, name: string, limits: CallOptions = {}): KvClient {
   const node = storeNode(env, name, from);
   const { clock, metrics, network } = env;
   const call = <T>(command: string, key: string, run: () => T): Promise<T> =>
-    network.deliver(from, name, undefined, async () => {
+    withLimits(clock, limits, (signal) => network.deliver(from, name, signal, async () => {
       if (node.cost > 0) await clock.sleep(node.cost);
       const result = run();
       const served = metrics.of(name);
@@ -48,6 +49,6 @@ export function storeClient(env: NodeEnv, from: string, name: string): KvClient 
       }
       metrics.emit({ type: 'kv', at: clock.now(), from, node: name, command, key, hit });
       return result;
-    });
+    }));
   return kvClient(call, node.store);
 }

@@ -2,6 +2,7 @@
  * The SQL database as a node of the cluster: SQLite (sql.ts) behind the network, each statement a
  * round trip that costs time, counted for the database and for its caller.
  */
+import { withLimits, type CallOptions } from '../failures.ts';
 import { ClusterNode, type NodeEnv } from '../node.ts';
 import type { SqlClient, SqlDatabase, SqlValue } from '../sql.ts';
 
@@ -26,18 +27,18 @@ export function databaseNode(env: NodeEnv, name: string, asker: string): Databas
 }
 
 /** The client `from` holds for the database `name`: every statement crosses the network and costs time. */
-export function databaseClient(env: NodeEnv, from: string, name: string): SqlClient {
+export function databaseClient(env: NodeEnv, from: string, name: string, limits: CallOptions = {}): SqlClient {
   const node = databaseNode(env, name, from);
   const { clock, metrics, network } = env;
   const call = <T>(sql: string, run: () => T): Promise<T> =>
-    network.deliver(from, name, undefined, async () => {
+    withLimits(clock, limits, (signal) => network.deliver(from, name, signal, async () => {
       if (node.cost > 0) await clock.sleep(node.cost);
       metrics.of(name).requests++;
       metrics.of(name).queries++;
       metrics.of(from).queries++;
       metrics.emit({ type: 'query', at: clock.now(), from, node: name, sql });
       return run();
-    });
+    }));
   return {
     query: <T>(sql: string, params?: SqlValue[]) => call(sql, () => node.database.query<T>(sql, params)),
     run: (sql: string, params?: SqlValue[]) => call(sql, () => node.database.run(sql, params)),
