@@ -2,7 +2,7 @@
  * Opens a lab on demand: fetches its bundle, picks a runtime (WebContainer where it can boot,
  * otherwise the Worker), and hands both to LabView. Nothing here runs until the reader asks.
  */
-import { fetchLabBundle, LAB_ASSETS_DIR } from '../../lab-runtime/bundle.ts';
+import { fetchLabBundle, LAB_ASSETS_DIR } from '../../../labs/harness/bundle.ts';
 import { runtimeConfig } from '../../lab-runtime/config.ts';
 import { pickRuntime } from '../../lab-runtime/pick-runtime.ts';
 import { WorkerRuntime } from '../../lab-runtime/worker/worker-runtime.ts';
