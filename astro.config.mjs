@@ -108,6 +108,7 @@ export default defineConfig({
       sidebar: [
         { label: 'Start here', items: [{ label: 'About this course', link: '/' }] },
         { label: 'Chapters', items: [{ autogenerate: { directory: 'chapters' } }] },
+        { label: 'Reference', items: [{ label: 'Numbers to know', link: 'reference/numbers/' }] },
         {
           label: 'Your progress',
           items: [
