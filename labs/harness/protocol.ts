@@ -5,8 +5,20 @@
  */
 import type { FileOutcome, OutputLine } from './results.ts';
 
-/** Starts the line of one test file's outcome: `@@scale-lab-file {"file":…,"tests":[…]}`. */
+/** Starts the line of one test file's outcome: `@@scale-lab-file <token> {"file":…,"tests":[…]}`. */
 export const FILE_PREFIX = '@@scale-lab-file ';
+
+/**
+ * Set by the runtime to a random token for each run; `run-tests.mjs` takes it out of its environment
+ * before any reader code loads and prints it in every outcome line, and the runtime takes only lines
+ * with its token as verdicts. The reader's code can print, but cannot know the token.
+ */
+export const CHANNEL_ENV = 'SCALE_LAB_CHANNEL';
+
+/** The line of one test file's outcome. */
+export function outcomeLine(outcome: FileOutcome, token: string): string {
+  return `${FILE_PREFIX}${token ? `${token} ` : ''}${JSON.stringify(outcome)}`;
+}
 
 /**
  * Set to "1" in the environment by the runtime: `run-tests.mjs` then marks console.error lines with

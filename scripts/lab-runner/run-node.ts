@@ -10,11 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { LabBundle } from '../../labs/harness/bundle.ts';
-import { memoryMessage, NOT_RUN_MESSAGE, stalledMessage } from '../../labs/harness/messages.ts';
-import { sqlWasmFromBytes } from '../../labs/harness/node/node-host.ts';
+import { memoryMessage, NOT_RUN_MESSAGE, OUT_OF_MEMORY, stalledMessage } from '../../labs/harness/messages.ts';
+import { runBundleInProcess } from '../../labs/harness/node/node-host.ts';
 import type { ChildMessage, ChildRunRequest } from '../../labs/harness/protocol.ts';
 import { stepResults, type FileOutcome, type LabResult, type OutputLine } from '../../labs/harness/results.ts';
-import { runGraded } from '../../labs/harness/runner/index.ts';
 import { OutputLimiter } from '../../labs/harness/runner/output-limit.ts';
 import { buildLabBundle, bundleKit, sqlWasmPath } from '../build-lab-assets.ts';
 import { ROOT, type LabFolder } from './catalog.ts';
@@ -88,8 +87,6 @@ function isChildMessage(value: unknown, token: string): value is ChildMessage {
   return typeof m === 'object' && m !== null && m.token === token && typeof m.type === 'string';
 }
 
-/** V8's words when a heap limit is reached. */
-const OUT_OF_MEMORY = /heap out of memory|Reached heap limit|Allocation failed - JavaScript heap/;
 
 /** Runs `files` (every file of the lab: starter and edits) against the lab's graded tests. */
 export async function runLabInNode(lab: LabFolder, files: Record<string, string>, options: NodeRunOptions = {}): Promise<LabResult> {
@@ -167,14 +164,14 @@ export async function runLabInNode(lab: LabFolder, files: Record<string, string>
 export async function runLabInProcess(lab: LabFolder, files: Record<string, string>, options: Pick<NodeRunOptions, 'steps' | 'onOutput'> = {}): Promise<LabResult> {
   const steps = lab.lab.steps.filter((s) => !options.steps || options.steps.includes(s.id));
   const [bundle, kitCode] = await assetsOf(lab);
-  const outcomes = await runGraded({
+  const outcomes = await runBundleInProcess({
+    bundle,
     kitCode,
-    tests: bundle.tests,
+    wasm: readFileSync(sqlWasmPath()),
+    wasmDir: dirname(sqlWasmPath()),
     files,
-    editable: lab.lab.editable,
     testFiles: steps.map((s) => s.test),
-    configureKit: sqlWasmFromBytes(readFileSync(sqlWasmPath()), (file) => join(dirname(sqlWasmPath()), file)),
-    onOutput: (lines) => lines.forEach((line) => options.onOutput?.(line)),
+    ...(options.onOutput ? { onOutput: options.onOutput } : {}),
   });
   return stepResults(lab.name, steps, outcomes, NOT_RUN_MESSAGE);
 }

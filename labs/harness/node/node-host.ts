@@ -3,7 +3,9 @@
  * program mounted in WebContainer, run-tests.ts): SQLite's WebAssembly from bytes on disk, and
  * stray errors of the reader's code shown with the output instead of ending the process.
  */
-import { reportStrayError } from '../runner/index.ts';
+import type { LabBundle } from '../bundle.ts';
+import type { FileOutcome, OutputLine } from '../results.ts';
+import { reportStrayError, runGraded } from '../runner/index.ts';
 
 /** A configureKit for runGraded: each fresh kit's sql.js instantiates one compiled module. */
 export function sqlWasmFromBytes(wasm: Uint8Array, locateFile: (file: string) => string): (kit: { configureSqlWasm(config: Record<string, unknown>): void }) => void {
@@ -28,4 +30,25 @@ export function sqlWasmFromBytes(wasm: Uint8Array, locateFile: (file: string) =>
 export function keepRunningOnStrayErrors(): void {
   process.on('unhandledRejection', (reason) => reportStrayError('Unhandled rejection', reason));
   process.on('uncaughtException', (err) => reportStrayError('Uncaught error', err));
+}
+
+/** A bundle's graded tests run in this process, for hosts that trust the code (our solution, starter, fixtures). */
+export function runBundleInProcess(input: {
+  bundle: LabBundle;
+  kitCode: string;
+  wasm: Uint8Array;
+  wasmDir: string;
+  files: Record<string, string>;
+  testFiles: string[];
+  onOutput?: (line: OutputLine) => void;
+}): Promise<FileOutcome[]> {
+  return runGraded({
+    kitCode: input.kitCode,
+    tests: input.bundle.tests,
+    files: input.files,
+    editable: input.bundle.lab.editable,
+    testFiles: input.testFiles,
+    configureKit: sqlWasmFromBytes(input.wasm, (file) => `${input.wasmDir}/${file}`),
+    onOutput: (lines) => lines.forEach((line) => input.onOutput?.(line)),
+  });
 }

@@ -2,7 +2,7 @@
  * run-tests.mjs — `node run-tests.mjs [--steps id1,id2]`, in the lab's folder of the WebContainer
  * (or any folder laid out the same way): runs the lab's graded tests (lab.json) against the reader's
  * files (lab/) with the same runner as the browser Worker, and prints one line per test file as soon
- * as it ends, `@@scale-lab-file <FileOutcome JSON>`, between the console lines of the tests.
+ * as it ends, `@@scale-lab-file <token> <FileOutcome JSON>` (protocol.ts), between the console lines.
  * Exits 0 whatever the verdicts; non-zero only when it could not run (bad arguments, missing files).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import type { LabBundle } from '../bundle.ts';
 import type { OutputLine } from '../results.ts';
 import { runGraded } from '../runner/index.ts';
 import { keepRunningOnStrayErrors, sqlWasmFromBytes } from './node-host.ts';
-import { ALIVE_LINE, ERROR_PREFIX, FILE_PREFIX, HEARTBEAT_MS, MOUNTED, TAGGED_ENV } from '../protocol.ts';
+import { ALIVE_LINE, CHANNEL_ENV, ERROR_PREFIX, HEARTBEAT_MS, MOUNTED, outcomeLine, TAGGED_ENV } from '../protocol.ts';
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -22,6 +22,9 @@ function fail(message: string): never {
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const tagged = process.env[TAGGED_ENV] === '1';
+// Out of reach of the reader's code before any of it loads.
+const token = process.env[CHANNEL_ENV] ?? '';
+delete process.env[CHANNEL_ENV];
 
 const { values } = (() => {
   try {
@@ -71,7 +74,7 @@ try {
     editable: bundle.lab.editable,
     testFiles: steps.map((s) => s.test),
     configureKit,
-    onFileDone: (outcome) => out(`${FILE_PREFIX}${JSON.stringify(outcome)}`),
+    onFileDone: (outcome) => out(outcomeLine(outcome, token)),
     onOutput: (lines) => lines.forEach(log),
     ...(tagged ? { onTestDone: () => out(ALIVE_LINE) } : {}),
   });
