@@ -3,17 +3,18 @@
  * round trip that costs time, counted for the database and for its caller.
  */
 import { withLimits, type CallOptions } from '../failures.ts';
+import { Capacity, type CapacityOptions } from '../capacity.ts';
 import { ClusterNode, type NodeEnv } from '../node.ts';
 import type { SqlClient, SqlDatabase, SqlValue } from '../sql.ts';
 
 export class DatabaseNode extends ClusterNode {
   readonly kind = 'db';
   readonly database: SqlDatabase;
-  /** Time one statement costs, in ms. */
+  /** CPU time one statement costs, in ms, on the database's own cores. */
   readonly cost: number;
 
-  constructor(name: string, database: SqlDatabase, cost: number) {
-    super(name);
+  constructor(name: string, env: NodeEnv, database: SqlDatabase, cost: number, capacity: CapacityOptions = {}) {
+    super(name, new Capacity(env.clock, capacity));
     this.database = database;
     this.cost = cost;
   }
@@ -32,7 +33,7 @@ export function databaseClient(env: NodeEnv, from: string, name: string, limits:
   const { clock, metrics, network } = env;
   const call = <T>(sql: string, run: () => T): Promise<T> =>
     withLimits(clock, limits, (signal) => network.deliver(from, name, signal, async () => {
-      if (node.cost > 0) await clock.sleep(node.cost);
+      if (node.cost > 0) await node.work(node.cost);
       metrics.of(name).requests++;
       metrics.of(name).queries++;
       metrics.of(from).queries++;
