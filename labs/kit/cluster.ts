@@ -18,7 +18,7 @@ import type { KeyValueStore } from './kv.ts';
 import { Metrics } from './metrics.ts';
 import { CLIENT, Network, type LinkOptions } from './network.ts';
 import type { ClusterNode, NodeEnv, NodeState } from './node.ts';
-import { SqlDatabase } from './sql.ts';
+import { WalDatabase, type SqlDatabase } from './wal.ts';
 import { generateLoad, type LoadOptions, type LoadReport, type LoadSender } from './load.ts';
 import { Client } from './clients.ts';
 import { deriveSeed, seededRandom } from './random.ts';
@@ -96,10 +96,13 @@ export class Cluster {
    * Adds a SQLite database with `setup` run in it; `cost` is the CPU time one statement takes
    * (default 5 ms), on the database's `cores` when set; `maxConnections` refuses callers over it.
    */
-  async addDatabase(name = 'db', options: { setup?: string; cost?: number } & CapacityOptions = {}): Promise<SqlDatabase> {
+  async addDatabase(name = 'db', options: { setup?: string; cost?: number; busyTimeout?: number } & CapacityOptions = {}): Promise<SqlDatabase> {
     this.#network.checkName(name);
-    const { setup, cost = 5, ...capacity } = options;
-    const node = new DatabaseNode(name, this.#env, await SqlDatabase.create(setup), cost, capacity);
+    const { setup = '', cost = 5, busyTimeout, ...capacity } = options;
+    // SQL's clock and random() follow the cluster's, from a stream of their own.
+    const sqlRandom = seededRandom(deriveSeed(this.seed, `${name}#sql`));
+    const wal = await WalDatabase.create(setup, { now: () => this.clock.now(), random: sqlRandom }, this.clock, busyTimeout);
+    const node = new DatabaseNode(name, this.#env, wal, cost, capacity);
     return this.#add(node).database;
   }
 

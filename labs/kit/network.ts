@@ -117,7 +117,13 @@ export class Network {
   // ---- carrying a call -------------------------------------------------------------------------
 
   /** Carries one call from `from` to `to` and its answer back, with everything the network does on the way. */
-  async deliver<T>(from: string, to: string, signal: AbortSignal | undefined, serve: (node: ClusterNode) => Promise<T>): Promise<T> {
+  async deliver<T>(
+    from: string,
+    to: string,
+    signal: AbortSignal | undefined,
+    serve: (node: ClusterNode, connection: HeldConnection) => Promise<T>,
+    options: { connected?: boolean } = {},
+  ): Promise<T> {
     const node = this.#nodes.get(to);
     if (!node) throw new NetworkError('unknown-host', `${from} → ${to}: no node named "${to}" in this cluster (nodes: ${this.names.join(', ')})`);
     signal?.throwIfAborted();
@@ -129,18 +135,26 @@ export class Network {
     const there = this.#latency(from, to);
     if (there > 0) await this.#clock.sleep(there, signal);
     if (node.state === 'killed') throw new NetworkError('refused', `${from} → ${to}: connection refused (${to} is down)`);
-    const connection = node.capacity.admit();
-    if ('refused' in connection) throw new NetworkError('refused', `${from} → ${to}: connection refused (${connection.refused})`);
+    // A call on a connection already open (a database transaction) takes no new one.
+    const admitted = options.connected ? { release: () => {} } : node.capacity.admit();
+    if ('refused' in admitted) throw new NetworkError('refused', `${from} → ${to}: connection refused (${admitted.refused})`);
+    let kept = false;
+    const connection: HeldConnection = {
+      keep: () => {
+        kept = true;
+        return admitted.release;
+      },
+    };
     const life = node.life;
     let answer: T;
     try {
       await this.#whileHung(node, from, signal);
-      answer = await raceAbort(serve(node), life, signal);
+      answer = await raceAbort(serve(node, connection), life, signal);
       // A slow node's answer leaves late; a node that hung meanwhile keeps it.
       if (node.delay > 0) await raceAbort(this.#clock.sleep(node.delay, signal), life);
       await this.#whileHung(node, from, signal);
     } finally {
-      connection.release();
+      if (!kept) admitted.release();
     }
     const back = this.#latency(to, from);
     if (back > 0) await this.#clock.sleep(back, signal);
@@ -163,6 +177,11 @@ export class Network {
       timedOut.catch(() => {});
     }
   }
+}
+
+/** The connection a call came on: `keep()` holds it open after the call (until the returned release is called). */
+export interface HeldConnection {
+  keep(): () => void;
 }
 
 /** Resolves or rejects with `work`, unless a signal aborts first. */
