@@ -14,6 +14,7 @@ import { timeoutSignal } from './failures.ts';
 import { HttpNode, HttpRouter, type NodeFactory, type Transport } from './components/http-node.ts';
 import { StoreNode, storeClient } from './components/kv-store.ts';
 import { DatabaseNode, databaseClient } from './components/sql-database.ts';
+import { ReplicationGroup, type ReplicationOptions } from './components/replication.ts';
 import type { KeyValueStore } from './kv.ts';
 import { Metrics } from './metrics.ts';
 import { CLIENT, Network, type LinkOptions } from './network.ts';
@@ -36,6 +37,16 @@ export interface ClusterOptions {
   maxRunTime?: number;
 }
 
+/** A database's contents and capacity. */
+export interface DatabaseOptions extends CapacityOptions {
+  /** Schema and rows, run when the database is created. */
+  setup?: string;
+  /** CPU time one statement costs, in ms (default 5). */
+  cost?: number;
+  /** How long a writer waits for the write lock before SQLITE_BUSY, in ms (default 5,000). */
+  busyTimeout?: number;
+}
+
 export class Cluster {
   readonly seed: number;
   readonly clock: Clock;
@@ -46,6 +57,7 @@ export class Cluster {
   readonly #http: HttpRouter;
   readonly #services: ContextServices;
   readonly #clients = new Map<string, Client>();
+  readonly #groups = new Map<string, ReplicationGroup>();
   readonly #loadRandom: () => number;
 
   constructor(options: ClusterOptions = {}) {
@@ -96,7 +108,7 @@ export class Cluster {
    * Adds a SQLite database with `setup` run in it; `cost` is the CPU time one statement takes
    * (default 5 ms), on the database's `cores` when set; `maxConnections` refuses callers over it.
    */
-  async addDatabase(name = 'db', options: { setup?: string; cost?: number; busyTimeout?: number } & CapacityOptions = {}): Promise<SqlDatabase> {
+  async addDatabase(name = 'db', options: DatabaseOptions = {}): Promise<SqlDatabase> {
     this.#network.checkName(name);
     const { setup = '', cost = 5, busyTimeout, ...capacity } = options;
     // SQL's clock and random() follow the cluster's, from a stream of their own.
@@ -104,6 +116,39 @@ export class Cluster {
     const wal = await WalDatabase.create(setup, { now: () => this.clock.now(), random: sqlRandom }, this.clock, busyTimeout);
     const node = new DatabaseNode(name, this.#env, wal, cost, capacity);
     return this.#add(node).database;
+  }
+
+  /**
+   * Adds a replicated database: a primary `name` and its replicas, each a database node with
+   * `setup` run in it. Replicas refuse writes, receive the primary's log over their links and apply
+   * it on their own cores; see `replication(name)` for positions, lag, pause and promotion.
+   */
+  async addReplicatedDatabase(name: string, options: ReplicationOptions & DatabaseOptions = { replicas: 1 }): Promise<ReplicationGroup> {
+    const { replicas, sync, applyCost, retry, ...database } = options;
+    const names = typeof replicas === 'number' ? Array.from({ length: replicas }, (_, i) => `${name}-replica-${i + 1}`) : replicas;
+    for (const member of [name, ...names]) this.#network.checkName(member);
+    const nodes: DatabaseNode[] = [];
+    for (const member of [name, ...names]) {
+      await this.addDatabase(member, database);
+      nodes.push(this.#databaseNode(member));
+    }
+    const [primary, ...others] = nodes as [DatabaseNode, ...DatabaseNode[]];
+    const group = new ReplicationGroup(this.#env, primary, others, { replicas, sync, applyCost, retry });
+    this.#groups.set(name, group);
+    return group;
+  }
+
+  /** The replicated database first added as `name`: positions, lag, pause and resume, promote. */
+  replication(name = 'db'): ReplicationGroup {
+    const group = this.#groups.get(name);
+    if (!group) throw new Error(`This cluster has no replicated database named "${name}".`);
+    return group;
+  }
+
+  #databaseNode(name: string): DatabaseNode {
+    const node = this.#network.find(name);
+    if (!(node instanceof DatabaseNode)) throw new Error(`This cluster has no database named "${name}".`);
+    return node;
   }
 
   /** Direct access to a store's data, for tests and scenarios: no cost, no network, not counted. */
@@ -115,9 +160,7 @@ export class Cluster {
 
   /** Direct access to a database, for tests and scenarios: no cost, no network, not counted. */
   database(name = 'db'): SqlDatabase {
-    const node = this.#network.find(name);
-    if (!(node instanceof DatabaseNode)) throw new Error(`This cluster has no database named "${name}".`);
-    return node.database;
+    return this.#databaseNode(name).database;
   }
 
   /** Names of every node, in the order they were added. */

@@ -4,7 +4,7 @@
  * `@scale-lab/kit/node-http`.
  */
 export { Cluster } from './cluster.ts';
-export type { ClusterOptions } from './cluster.ts';
+export type { ClusterOptions, DatabaseOptions } from './cluster.ts';
 export { CLIENT } from './network.ts';
 export type { LinkOptions } from './network.ts';
 export type { NodeContext } from './context.ts';
@@ -20,6 +20,8 @@ export type { KvClient, SetOptions } from './kv.ts';
 export { SqlError, configureSqlWasm } from './sql.ts';
 export type { RunResult, SqlClient, SqlClock, SqlErrorCode, SqlRow, SqlValue, SqlWasmSource } from './sql.ts';
 export { SqlDatabase, BUSY_TIMEOUT } from './wal.ts';
+export { ReplicationGroup } from './components/replication.ts';
+export type { ReplicaStatus, ReplicationOptions } from './components/replication.ts';
 export { Metrics, percentile } from './metrics.ts';
 export type { ClusterEvent, ClusterEventListener, Gauge, NodeMetrics } from './metrics.ts';
 export type { LatencySummary, LoadInterval, LoadOptions, LoadRate, LoadReport } from './load.ts';

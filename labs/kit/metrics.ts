@@ -31,7 +31,10 @@ export type ClusterEvent =
   | { type: 'query'; at: number; from: string; node: string; sql: string }
   | { type: 'kv'; at: number; from: string; node: string; command: string; key: string; hit?: boolean }
   | { type: 'node'; at: number; node: string; state: 'up' | 'killed' | 'failing' | 'slow' | 'hung' | 'restarted' }
-  | { type: 'log'; at: number; node: string; message: string };
+  | { type: 'log'; at: number; node: string; message: string }
+  /** A replica's positions moved: `received` from its primary's log, `applied` to its data. */
+  | { type: 'replication'; at: number; node: string; primary: string; received: number; applied: number }
+  | { type: 'promotion'; at: number; node: string; previous: string };
 
 /** Something that reports capacity gauges for a node (its Capacity). */
 export interface Gauge {

@@ -14,6 +14,16 @@ export type SqlRow = Record<string, SqlValue>;
 export interface RunResult {
   changes: number;
   lastInsertRowid: number;
+  /** On a replicated primary, the log position of the commit this write made (or COMMIT ended). */
+  position?: number;
+}
+
+/** A write as it ran, with the time and random numbers it saw, so a replica replays it exactly. */
+export interface LoggedStatement {
+  sql: string;
+  params: SqlValue[];
+  now: number;
+  randoms: number[];
 }
 
 /** What a node holds as `ctx.db`: every statement is asynchronous and costs time. */
@@ -63,7 +73,7 @@ export function loadEngine(): Promise<SqlJsStatic> {
 }
 
 /** SQLite's own error codes for the failures a reader may branch on. */
-export type SqlErrorCode = 'SQLITE_BUSY' | 'SQLITE_ERROR';
+export type SqlErrorCode = 'SQLITE_BUSY' | 'SQLITE_ERROR' | 'SQLITE_READONLY';
 
 /** An error SQLite itself would raise, with its code. */
 export class SqlError extends Error {
@@ -83,13 +93,42 @@ export class SqlError extends Error {
  */
 export class SqlHandle {
   readonly #db: Database;
-  readonly #clock: SqlClock;
+  #clock: SqlClock;
 
   constructor(db: Database, clock: SqlClock) {
     this.#db = db;
     this.#clock = clock;
     // random() is a 64-bit integer in SQLite; a safe integer keeps it exact in JavaScript.
-    db.create_function('random', () => Math.floor((clock.random() - 0.5) * 2 ** 53));
+    db.create_function('random', () => Math.floor((this.#clock.random() - 0.5) * 2 ** 53));
+  }
+
+  /** Runs a write and says what it saw (time, random draws), for a replica to replay. */
+  record<T>(sql: string, params: SqlValue[] | undefined, statement: (handle: SqlHandle) => T): { result: T; logged: LoggedStatement } {
+    const base = this.#clock;
+    const now = base.now();
+    const randoms: number[] = [];
+    const result = this.#with({ now: () => now, random: () => {
+      const r = base.random();
+      randoms.push(r);
+      return r;
+    } }, () => statement(this));
+    return { result, logged: { sql, params: params ?? [], now, randoms } };
+  }
+
+  /** Runs a logged write again, seeing the time and random numbers it saw the first time. */
+  replay(logged: LoggedStatement): void {
+    let i = 0;
+    this.#with({ now: () => logged.now, random: () => logged.randoms[i++] ?? 0 }, () => this.run(logged.sql, logged.params));
+  }
+
+  #with<T>(clock: SqlClock, fn: () => T): T {
+    const base = this.#clock;
+    this.#clock = clock;
+    try {
+      return fn();
+    } finally {
+      this.#clock = base;
+    }
   }
 
   #onClock<T>(fn: () => T): T {

@@ -11,7 +11,10 @@
  */
 import type { SqlJsStatic } from 'sql.js';
 import type { Clock } from './clock.ts';
-import { SqlError, SqlHandle, loadEngine, type RunResult, type SqlClock, type SqlRow, type SqlValue } from './sql.ts';
+import { SqlError, SqlHandle, loadEngine, type LoggedStatement, type RunResult, type SqlClock, type SqlRow, type SqlValue } from './sql.ts';
+
+/** Told of every commit with the writes it made; returns the commit's log position (replication). */
+export type CommitHook = (writes: LoggedStatement[]) => number | undefined;
 
 /** SQLite's default busy timeout in many drivers (better-sqlite3, Python's sqlite3): 5 s. */
 export const BUSY_TIMEOUT = 5_000;
@@ -47,6 +50,10 @@ export class WalDatabase {
   readonly busyTimeout: number;
   #committed: Version;
   #writer: WalConnection | undefined;
+  /** Set on a replicated database: told of every commit. */
+  onCommit: CommitHook | undefined;
+  /** A replica refuses writes from connections. */
+  readOnly = false;
   readonly #waiting: { conn: WalConnection; granted: () => void; cancel: () => void }[] = [];
 
   private constructor(SQL: SqlJsStatic, handle: SqlHandle, timers: Clock, busyTimeout: number) {
@@ -101,32 +108,41 @@ export class WalDatabase {
     return this.#committed.handle.copy(this.#SQL);
   }
 
-  /** Makes `handle` the last commit. */
-  publish(handle: SqlHandle): void {
+  /** Makes `handle` the last commit, made of `writes`; returns its log position when replicated. */
+  publish(handle: SqlHandle, writes: LoggedStatement[]): number | undefined {
     const old = this.#committed;
-    this.#committed = { handle, number: old.number + 1, pins: 0, retired: false };
-    if (old.pins === 0) old.handle.close();
-    else old.retired = true;
+    if (handle !== old.handle) {
+      this.#committed = { handle, number: old.number + 1, pins: 0, retired: false };
+      if (old.pins === 0) old.handle.close();
+      else old.retired = true;
+    } else {
+      old.number++;
+    }
+    return writes.length > 0 ? this.onCommit?.(writes) : undefined;
   }
 
-  /** Writes one statement as its own commit (the caller holds the write lock, or nobody does). */
-  writeLatest<T>(write: (handle: SqlHandle) => T): T {
+  /**
+   * Writes one statement as its own commit (the caller holds the write lock, or nobody does): in
+   * place when no snapshot holds the last commit, else on a copy, so that snapshot stays as it was.
+   */
+  writeLatest<T>(sql: string, params: SqlValue[] | undefined, write: (handle: SqlHandle) => T): { result: T; position: number | undefined } {
     const current = this.#committed;
-    if (current.pins === 0) {
-      const result = write(current.handle);
-      current.number++;
-      return result;
-    }
-    // A snapshot holds the last commit: write a copy, so that snapshot stays as it was.
-    const copy = this.copyLatest();
+    const target = current.pins === 0 ? current.handle : this.copyLatest();
     try {
-      const result = write(copy);
-      this.publish(copy);
-      return result;
+      const { result, logged } = target.record(sql, params, write);
+      return { result, position: this.publish(target, [logged]) };
     } catch (err) {
-      copy.close();
+      if (target !== current.handle) target.close();
       throw err;
     }
+  }
+
+  /** Applies a replicated commit (a replica, from its primary's log). */
+  apply(writes: LoggedStatement[]): void {
+    const current = this.#committed;
+    const target = current.pins === 0 ? current.handle : this.copyLatest();
+    for (const write of writes) target.replay(write);
+    this.publish(target, []);
   }
 
   get writer(): WalConnection | undefined {
@@ -178,6 +194,8 @@ interface Transaction {
   snapshot: Version | undefined;
   /** The private copy a writing transaction works on. */
   work: SqlHandle | undefined;
+  /** Its writes so far, for the replication log. */
+  writes: LoggedStatement[];
 }
 
 export type Executed = SqlRow[] | RunResult;
@@ -190,6 +208,10 @@ export class WalConnection {
 
   constructor(db: WalDatabase) {
     this.#db = db;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
   }
 
   get inTransaction(): boolean {
@@ -207,15 +229,16 @@ export class WalConnection {
       case 'begin':
       case 'begin-immediate':
         if (txn) throw new SqlError('SQLITE_ERROR', 'cannot start a transaction within a transaction');
-        this.#txn = { snapshot: undefined, work: undefined };
+        this.#txn = { snapshot: undefined, work: undefined, writes: [] };
         if (kind === 'begin-immediate') await this.#startWriting(this.#txn);
         return rows ? [] : none;
-      case 'commit':
+      case 'commit': {
         if (!txn) throw new SqlError('SQLITE_ERROR', 'cannot commit - no transaction is active');
-        if (txn.work) this.#db.publish(txn.work);
+        const position = txn.work ? this.#db.publish(txn.work, txn.writes) : undefined;
         txn.work = undefined;
         this.#end(txn);
-        return rows ? [] : none;
+        return rows ? [] : position === undefined ? none : { ...none, position };
+      }
       case 'rollback':
         if (!txn) throw new SqlError('SQLITE_ERROR', 'cannot rollback - no transaction is active');
         this.#end(txn);
@@ -226,22 +249,26 @@ export class WalConnection {
         txn.snapshot ??= this.#db.pin();
         return statement(txn.snapshot.handle);
       case 'write':
+        if (this.#db.readOnly) throw new SqlError('SQLITE_READONLY', 'attempt to write a readonly database (this is a replica: send writes to the primary)');
         if (!txn) {
           if (/^\s*SAVEPOINT\b/i.test(sql)) throw new SqlError('SQLITE_ERROR', 'SAVEPOINT outside BEGIN … COMMIT is not modelled by the kit: use BEGIN');
           await this.#db.lock(this);
           try {
-            return this.#db.writeLatest(statement);
+            const { result, position } = this.#db.writeLatest(sql, params, statement);
+            return position === undefined || Array.isArray(result) ? result : { ...result, position };
           } finally {
             this.#db.unlock(this);
           }
         }
-        if (!txn.work) await this.#startWriting(txn);
-        return statement(txn.work!);
+        const work = txn.work ?? (await this.#startWriting(txn));
+        const { result, logged } = work.record(sql, params, statement);
+        txn.writes.push(logged);
+        return result;
     }
   }
 
   /** Takes the write lock for a transaction and gives it its private copy of the last commit. */
-  async #startWriting(txn: Transaction): Promise<void> {
+  async #startWriting(txn: Transaction): Promise<SqlHandle> {
     await this.#db.lock(this);
     if (this.#txn !== txn) {
       this.#db.unlock(this);
@@ -257,6 +284,7 @@ export class WalConnection {
       this.#db.unpin(txn.snapshot);
       txn.snapshot = undefined;
     }
+    return txn.work;
   }
 
   #end(txn: Transaction): void {
@@ -298,6 +326,7 @@ export class SqlDatabase {
 
   run(sql: string, params: SqlValue[] = []): RunResult {
     if (this.#wal.writer) throw new SqlError('SQLITE_BUSY', 'database is locked (a connection holds the write lock)');
-    return this.#wal.writeLatest((handle) => handle.run(sql, params));
+    const { result, position } = this.#wal.writeLatest(sql, params, (handle) => handle.run(sql, params));
+    return position === undefined ? result : { ...result, position };
   }
 }

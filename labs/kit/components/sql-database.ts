@@ -30,6 +30,10 @@ class Session {
     this.#held = undefined;
   }
 
+  get closed(): boolean {
+    return this.conn.closed;
+  }
+
   close(): void {
     this.conn.close();
     this.release();
@@ -47,6 +51,9 @@ export class DatabaseNode extends ClusterNode {
   readonly #byLife = new WeakMap<AbortSignal, Session>();
   readonly #byName = new Map<string, Session>();
   readonly #open = new Set<Session>();
+  readonly #onRevive: (() => void)[] = [];
+  /** Resolves when a commit at `position` may be acknowledged (semi-synchronous replication waits for replicas). */
+  acknowledge: (position: number) => Promise<void> = () => Promise.resolve();
 
   constructor(name: string, env: NodeEnv, wal: WalDatabase, cost: number, capacity: CapacityOptions = {}) {
     super(name, new Capacity(env.clock, capacity));
@@ -58,7 +65,7 @@ export class DatabaseNode extends ClusterNode {
   /** The connection of caller `from` in its current life; a new one after either side restarts. */
   sessionOf(from: string, life: AbortSignal | undefined): Session {
     const existing = life ? this.#byLife.get(life) : this.#byName.get(from);
-    if (existing) return existing;
+    if (existing && !existing.closed) return existing;
     const session = this.openSession(life);
     if (life) this.#byLife.set(life, session);
     else this.#byName.set(from, session);
@@ -76,6 +83,15 @@ export class DatabaseNode extends ClusterNode {
   closeSession(session: Session): void {
     session.close();
     this.#open.delete(session);
+  }
+
+  /** Calls `fn` each time the node is revived. */
+  onRevive(fn: () => void): void {
+    this.#onRevive.push(fn);
+  }
+
+  protected override started(): void {
+    for (const fn of this.#onRevive) fn();
   }
 
   /** A database that goes down drops every connection: open transactions roll back. */
@@ -133,11 +149,14 @@ function statementsOn(env: NodeEnv, node: DatabaseNode, from: string, limits: Ca
       metrics.of(from).queries++;
       metrics.emit({ type: 'query', at: clock.now(), from, node: name, sql });
       if (node.state === 'killed') throw new SqlError('SQLITE_ERROR', `the connection to ${name} was lost`);
+      let result: Awaited<ReturnType<WalConnection['execute']>>;
       try {
-        return await session.conn.execute(sql, params, rows);
+        result = await session.conn.execute(sql, params, rows);
       } finally {
         session.settle(() => connection.keep());
       }
+      if (!Array.isArray(result) && result.position !== undefined) await node.acknowledge(result.position);
+      return result;
     }, { connected: session.conn.inTransaction }));
   };
   return {
