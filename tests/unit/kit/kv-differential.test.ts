@@ -418,4 +418,30 @@ describe.skipIf(!installed && !underCi)('the key-value store answers as Redis 7 
     expect(withInvalid / sequences, 'at least a fifth of the sequences have an invalid argument').toBeGreaterThanOrEqual(0.2);
     expect(withExpiry / sequences, 'keys expire in a good share of the sequences').toBeGreaterThanOrEqual(0.04);
   }, 300_000);
+
+  test('clients blocked in BLMOVE are served first come, first served, and one whose destination is not a list gets WRONGTYPE', async () => {
+    // Four clients of one database on each side: three block, the fourth pushes.
+    const redis = await Promise.all([0, 1, 2, 3].map(() => server!.connect(BATCH - 1)));
+    try {
+      await redis[0]!.send(['FLUSHDB']);
+      const store = new KeyValueStore(new RealClock());
+      const scenario = async ([a, b, c, pusher]: KvClient[]) => {
+        await pusher!.set('str', 'x');
+        const waits = [
+          outcome(() => a!.blmove('q', 'done', 'LEFT', 'RIGHT', 2)),
+          outcome(() => b!.blmove('q', 'str', 'LEFT', 'RIGHT', 2)),
+          outcome(() => c!.blmove('q', 'done', 'RIGHT', 'LEFT', 2)),
+        ];
+        await sleep(100);
+        const pushed = await pusher!.rpush('q', 'j1', 'j2', 'j3');
+        return { answers: await Promise.all(waits), pushed, q: await pusher!.lrange('q', 0, -1), done: await pusher!.lrange('done', 0, -1) };
+      };
+      const onRedis = await scenario(redis.map((c) => redisKvClient(c.send)));
+      const onKit = await scenario([0, 1, 2, 3].map(() => directKvClient(store)));
+      expect(onRedis.answers[0]).toEqual({ ok: 'j1' });
+      expect(canonical(onKit)).toBe(canonical(onRedis));
+    } finally {
+      await Promise.all(redis.map((c) => c.close()));
+    }
+  }, 30_000);
 });
