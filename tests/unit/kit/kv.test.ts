@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { KeyValueStore, KvError, VirtualClock } from '@scale-lab/kit';
+import { Cluster, KeyValueStore, KvError, VirtualClock, type NodeFactory } from '@scale-lab/kit';
 import { directKvClient } from '../../../labs/kit/kv.ts';
 import { kvErrorKind } from '../../../labs/kit/kv-errors.ts';
 import { globMatches } from '../../../labs/kit/kv-glob.ts';
@@ -322,5 +322,43 @@ describe('errors carry a kind', () => {
   ])('%s', (message, kind) => {
     expect(kvErrorKind(message)).toBe(kind);
     expect(new KvError(message).code).toBe(message.split(' ')[0]);
+  });
+});
+
+describe('ctx.kv in a cluster', () => {
+  test('a sliding-window rate limit on a sorted set, at exact virtual times', async () => {
+    let n = 0;
+    const limited: NodeFactory = (ctx) => async () => {
+      const now = ctx.now();
+      await ctx.kv.zremrangebyscore('hits', '-inf', now - 1000);
+      if ((await ctx.kv.zcard('hits')) >= 3) return new Response('slow down', { status: 429 });
+      await ctx.kv.zadd('hits', now, `req-${++n}`);
+      return new Response('ok');
+    };
+    // Each store command is a 1 ms round trip: app → kv and back.
+    const cluster = new Cluster().addNode('app', limited);
+    cluster.addStore('kv', { cost: 0 });
+    cluster.link('app', 'kv', { latency: 0.5 });
+    const statuses: [number, number][] = [];
+    for (const at of [0, 100, 200, 300, 1050, 1150, 2500]) {
+      await cluster.sleep(at - cluster.clock.now());
+      statuses.push([cluster.clock.now(), (await cluster.fetch('http://app/')).status]);
+    }
+    expect(statuses).toEqual([[0, 200], [100, 200], [200, 200], [300, 429], [1050, 200], [1150, 200], [2500, 200]]);
+  });
+
+  test('an error reply crosses the network as a KvError with its kind', async () => {
+    const app: NodeFactory = (ctx) => async () => {
+      await ctx.kv.rpush('jobs', 'j1');
+      try {
+        await ctx.kv.incr('jobs');
+        return new Response('no error');
+      } catch (err) {
+        return new Response(err instanceof KvError ? `${err.kind}: ${err.message}` : 'not a KvError');
+      }
+    };
+    const cluster = new Cluster().addNode('app', app);
+    cluster.addStore('kv');
+    expect(await (await cluster.fetch('http://app/')).text()).toBe('wrong-type: WRONGTYPE Operation against a key holding the wrong kind of value');
   });
 });
