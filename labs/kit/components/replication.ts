@@ -212,7 +212,8 @@ export class ReplicationGroup {
         to.sent = to.received;
         clock.setTimeout(() => {
           to.retrying = false;
-          this.#send(from, to);
+          // From whoever it follows now: a promotion while it waited has given it a new source.
+          if (to.source) this.#send(to.source, to);
         }, this.#retry);
       },
     );
