@@ -1,9 +1,14 @@
 import { getCookie, type Handler, type NodeContext, type SqlClient } from '@scale-lab/kit';
 
-/** The database names this app is given: the primary takes writes; the replicas follow it. */
+
+/** The databases this app is given. */
 export interface Databases {
+  /** The configured primary, which takes writes until a failover. */
   primary: string;
+  /** The replicas, which follow the primary. */
   replicas: string[];
+  /** The key in kv where the failover monitor records the primary after a failover (unset until then). */
+  primaryKey: string;
 }
 
 /** What a logged-in user's session holds, stored in kv under session:<sid>. */
@@ -43,7 +48,6 @@ class Refused extends Error {
 /** One app server. All three run this same code; `ctx.name` tells them apart (app-1, app-2, app-3). */
 export function createApp(ctx: NodeContext, databases: Databases): Handler {
   // Writes, transactions and reads that must not be stale go to the primary; plain reads to the replicas, in turn.
-  const primary = ctx.database(databases.primary);
   const replicas = databases.replicas.map((name) => ({ name, db: ctx.database(name) }));
   let turn = 0;
 
@@ -59,7 +63,7 @@ export function createApp(ctx: NodeContext, databases: Databases): Handler {
    * Where to read for this session: a replica that has applied the user's last write, in turn;
    * the primary when none has yet.
    */
-  async function readerFor(session: Session): Promise<SqlClient> {
+  async function readerFor(session: Session, primary: SqlClient): Promise<SqlClient> {
     if (!session.position) return anyReplica();
     const caughtUp = new Set((await members()).filter((m) => m.up && m.role === 'replica' && m.applied! >= session.position!).map((m) => m.node));
     for (let i = 0; i < replicas.length; i++) {
@@ -92,9 +96,17 @@ export function createApp(ctx: NodeContext, databases: Databases): Handler {
     return amount;
   }
 
+  /** The primary as the failover monitor last recorded it; the configured one until a failover. */
+  async function currentPrimary(): Promise<string> {
+    return (await ctx.kv.get(databases.primaryKey)) ?? databases.primary;
+  }
+
   async function handle(req: Request, url: URL): Promise<Response> {
     const { pathname } = url;
     if (pathname === '/health') return new Response('ok');
+    // Asked on every request, so no clone keeps writing to a primary the monitor has replaced.
+    const primaryName = await currentPrimary();
+    const primary = ctx.database(primaryName);
 
     // Log in, opening the account on the first visit.
     if (req.method === 'POST' && pathname === '/login') {
@@ -109,7 +121,7 @@ export function createApp(ctx: NodeContext, databases: Databases): Handler {
     // The logged-in user's own account page.
     if (req.method === 'GET' && pathname === '/me') {
       const { session } = await sessionOf(req);
-      const reader = await readerFor(session);
+      const reader = await readerFor(session, primary);
       const [account] = await reader.query<Account>('SELECT user, name, balance FROM accounts WHERE user = ?', [session.user]);
       if (!account) throw new Refused(404, 'no such account');
       return Response.json(account);
@@ -162,7 +174,7 @@ export function createApp(ctx: NodeContext, databases: Databases): Handler {
         await tx.run('UPDATE accounts SET balance = balance + ? WHERE user = ?', [amount, to!]);
       });
       // transaction() does not return its commit's position; the primary's latest covers it.
-      const status = (await members()).find((m) => m.node === databases.primary);
+      const status = (await members()).find((m) => m.node === primaryName);
       await wrote(sid, session, status?.received);
       return Response.json({ transferred: amount, to });
     }

@@ -1,9 +1,14 @@
 import { getCookie, type Handler, type NodeContext } from '@scale-lab/kit';
 
-/** The database names this app is given: the primary takes writes; the replicas follow it. */
+
+/** The databases this app is given. */
 export interface Databases {
+  /** The configured primary, which takes writes until a failover. */
   primary: string;
+  /** The replicas, which follow the primary. */
   replicas: string[];
+  /** The key in kv where the failover monitor records the primary after a failover (unset until then). */
+  primaryKey: string;
 }
 
 /** What a logged-in user's session holds, stored in kv under session:<sid>. */

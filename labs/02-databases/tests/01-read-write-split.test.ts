@@ -22,11 +22,11 @@ test('plain reads (profiles, top balances) are spread over the replicas; the pri
     const why = onPrimary >= selects * 0.9
       ? 'every plain read went to the primary while both replicas sat idle; send plain reads to the replicas and keep the primary for writes'
       : 'the primary takes its turn with the replicas, so it still serves a share of every read; keep it out of the rotation for plain reads';
-    expect(onPrimary, `the primary served ${share(onPrimary, selects)} SELECTs for GET /accounts/… and GET /top (at most ${MAX_PRIMARY_SHARE * 100} % allowed): ${why}`).toBeLessThanOrEqual(selects * MAX_PRIMARY_SHARE);
+    expect(onPrimary, `the primary served ${share(onPrimary, selects)} SELECTs for GET /accounts/… and GET /top (at most ${MAX_PRIMARY_SHARE * 100} % allowed): ${why}`).toBeLessThanOrEqual(Math.floor(selects * MAX_PRIMARY_SHARE));
   }
   for (const replica of DATABASES.replicas) {
     const served = reads.count(replica);
-    expect(served, `${replica} served ${share(served, selects)} plain reads: spread them over every replica, not one, so each carries its part`).toBeGreaterThanOrEqual(selects * 0.3);
+    expect(served, `${replica} served ${share(served, selects)} plain reads: spread them over every replica, not one, so each carries its part`).toBeGreaterThanOrEqual(Math.ceil(selects * 0.3));
   }
 });
 

@@ -7,10 +7,10 @@ const MIN_REPLICA_SHARE = 0.8;
 const USERS = ['ada', 'grace', 'linus'];
 /** Every user loads GET /me once per round; each renames themselves every RENAME_EVERY rounds, staggered. */
 const ROUND_MS = 500;
-const ROUNDS = 70;
+const ROUNDS = 60;
 const RENAME_EVERY = 20;
-/** db-replica-1 stops applying from 10 s to 30 s: a lag spike of 20 s, as a long migration would cause. */
-const SPIKE = { from: 20, to: 60, replica: DATABASES.replicas[0]! };
+/** db-replica-1 stops applying from 7.5 s to 27.5 s: a lag spike of 20 s, as a long migration would cause. */
+const SPIKE = { from: 15, to: 55, replica: DATABASES.replicas[0]! };
 
 interface Write {
   user: string;
@@ -113,5 +113,5 @@ test(`each user sees their own writes from whichever clone answers, while at lea
   }
   const selects = reads.reads.length;
   const onReplicas = reads.reads.filter((r) => r.node !== DATABASES.primary).length;
-  expect(onReplicas, `only ${share(onReplicas, selects)} SELECTs went to the replicas (at least ${MIN_REPLICA_SHARE * 100} % expected): sending a user's reads to the primary for good, or for a fixed time after each write, keeps the primary busy; send them there only until a replica has applied the user's last write`).toBeGreaterThanOrEqual(selects * MIN_REPLICA_SHARE);
+  expect(onReplicas, `only ${share(onReplicas, selects)} SELECTs went to the replicas (at least ${MIN_REPLICA_SHARE * 100} % expected): sending a user's reads to the primary for good, or for a fixed time after each write, keeps the primary busy; send them there only until a replica has applied the user's last write`).toBeGreaterThanOrEqual(Math.ceil(selects * MIN_REPLICA_SHARE));
 });

@@ -2,13 +2,13 @@
 // and a record of which database served each SELECT the app servers sent.
 import { expect, onTestFailed } from 'vitest';
 import type { Client, Cluster } from '@scale-lab/kit';
-import { APP_SERVERS, DATABASES, createDatabasesCluster } from '../starter/cluster.ts';
+import { APP_SERVERS, DATABASES, createDatabasesCluster, type DatabasesClusterOptions } from '../starter/cluster.ts';
 
 export { APP_SERVERS, DATABASES };
 
 /** A fresh cluster; if the test fails, its message ends with the seed that replays the run. */
-export async function databasesCluster(seed = 1): Promise<Cluster> {
-  const cluster = await createDatabasesCluster({ seed });
+export async function databasesCluster(options: DatabasesClusterOptions = {}): Promise<Cluster> {
+  const cluster = await createDatabasesCluster(options);
   onTestFailed(({ task }) => {
     for (const error of task.result?.errors ?? []) error.message += `\n(cluster seed ${cluster.seed}: the same seed replays this run exactly)`;
   });
