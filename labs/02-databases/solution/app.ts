@@ -1,4 +1,5 @@
 import { getCookie, type Handler, type NodeContext, type SqlClient } from '@scale-lab/kit';
+import { shardFor } from './shards.ts';
 
 
 /** The databases this app is given. */
@@ -9,6 +10,8 @@ export interface Databases {
   replicas: string[];
   /** The key in kv where the failover monitor records the primary after a failover (unset until then). */
   primaryKey: string;
+  /** The shards of the users directory: each holds some of the users, none all. */
+  shards: string[];
 }
 
 /** What a logged-in user's session holds, stored in kv under session:<sid>. */
@@ -25,6 +28,12 @@ interface MemberStatus {
   role?: 'primary' | 'replica';
   received?: number;
   applied?: number;
+}
+
+interface User {
+  id: number;
+  name: string;
+  score: number;
 }
 
 interface Account {
@@ -177,6 +186,32 @@ export function createApp(ctx: NodeContext, databases: Databases): Handler {
       const status = (await members()).find((m) => m.node === primaryName);
       await wrote(sid, session, status?.received);
       return Response.json({ transferred: amount, to });
+    }
+
+    // The users directory, spread over the shards. Ids come from one counter, in order.
+    if (req.method === 'POST' && pathname === '/users') {
+      const { name, score } = (await req.json()) as { name?: string; score?: number };
+      if (!name || typeof score !== 'number') throw new Refused(400, 'name and score are required');
+      const id = await ctx.kv.incr('users:next-id');
+      const shard = shardFor(id, databases.shards);
+      await ctx.database(shard).run('INSERT INTO users (id, name, score) VALUES (?, ?, ?)', [id, name, score]);
+      return Response.json({ id, shard });
+    }
+
+    // The n users with the highest scores: the top n of every shard, merged and sorted again.
+    if (req.method === 'GET' && pathname === '/users/top') {
+      const n = Number(url.searchParams.get('n') ?? 10);
+      const perShard = await Promise.all(databases.shards.map((shard) => ctx.database(shard).query<User>('SELECT id, name, score FROM users ORDER BY score DESC, id LIMIT ?', [n])));
+      const top = perShard.flat().sort((a, b) => b.score - a.score || a.id - b.id);
+      return Response.json(top.slice(0, n));
+    }
+
+    // One user by id: only the shard that holds them is asked.
+    if (req.method === 'GET' && pathname.startsWith('/users/')) {
+      const id = Number(pathname.slice('/users/'.length));
+      const [user] = await ctx.database(shardFor(id, databases.shards)).query<User>('SELECT id, name, score FROM users WHERE id = ?', [id]);
+      if (!user) throw new Refused(404, `no user ${id}`);
+      return Response.json(user);
     }
 
     // Anyone's public profile.

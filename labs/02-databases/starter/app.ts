@@ -1,4 +1,5 @@
 import { getCookie, type Handler, type NodeContext } from '@scale-lab/kit';
+import { shardFor } from './shards.ts';
 
 
 /** The databases this app is given. */
@@ -9,11 +10,19 @@ export interface Databases {
   replicas: string[];
   /** The key in kv where the failover monitor records the primary after a failover (unset until then). */
   primaryKey: string;
+  /** The shards of the users directory: each holds some of the users, none all. */
+  shards: string[];
 }
 
 /** What a logged-in user's session holds, stored in kv under session:<sid>. */
 interface Session {
   user: string;
+}
+
+interface User {
+  id: number;
+  name: string;
+  score: number;
 }
 
 interface Account {
@@ -120,6 +129,36 @@ export function createApp(ctx: NodeContext, databases: Databases): Handler {
         await tx.run('UPDATE accounts SET balance = balance + ? WHERE user = ?', [amount, to!]);
       });
       return Response.json({ transferred: amount, to });
+    }
+
+    // The users directory, spread over the shards. Ids come from one counter, in order.
+    if (req.method === 'POST' && pathname === '/users') {
+      const { name, score } = (await req.json()) as { name?: string; score?: number };
+      if (!name || typeof score !== 'number') throw new Refused(400, 'name and score are required');
+      const id = await ctx.kv.incr('users:next-id');
+      const shard = shardFor(id, databases.shards);
+      await ctx.database(shard).run('INSERT INTO users (id, name, score) VALUES (?, ?, ?)', [id, name, score]);
+      return Response.json({ id, shard });
+    }
+
+    // The n users with the highest scores.
+    if (req.method === 'GET' && pathname === '/users/top') {
+      const n = Number(url.searchParams.get('n') ?? 10);
+      const top: User[] = [];
+      for (const shard of databases.shards) {
+        top.push(...(await ctx.database(shard).query<User>('SELECT id, name, score FROM users ORDER BY score DESC, id LIMIT ?', [n])));
+      }
+      return Response.json(top.slice(0, n));
+    }
+
+    if (req.method === 'GET' && pathname.startsWith('/users/')) {
+      const id = Number(pathname.slice('/users/'.length));
+      // Asks every shard until one has the user.
+      for (const shard of databases.shards) {
+        const [user] = await ctx.database(shard).query<User>('SELECT id, name, score FROM users WHERE id = ?', [id]);
+        if (user) return Response.json(user);
+      }
+      throw new Refused(404, `no user ${id}`);
     }
 
     // Anyone's public profile.

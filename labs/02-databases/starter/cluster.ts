@@ -8,7 +8,7 @@ import { createMonitor } from './monitor.ts';
 export const APP_SERVERS = ['app-1', 'app-2', 'app-3'];
 
 /** The primary takes every write; the replicas follow its log. */
-export const DATABASES: Databases = { primary: 'db', replicas: ['db-replica-1', 'db-replica-2'], primaryKey: 'db:primary' };
+export const DATABASES: Databases = { primary: 'db', replicas: ['db-replica-1', 'db-replica-2'], primaryKey: 'db:primary', shards: ['shard-1', 'shard-2', 'shard-3', 'shard-4'] };
 
 /** The replicas receive the primary's log over a 100 ms link, so each trails it by a little over 100 ms. */
 export const REPLICATION_LATENCY_MS = 100;
@@ -20,6 +20,8 @@ const SCHEMA = `
     balance INTEGER NOT NULL DEFAULT 0
   );`;
 
+const USERS_SCHEMA = 'CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, score INTEGER NOT NULL);';
+
 /** Round robin over the app servers: each request to http://lb/ goes to the next one. */
 function createBalancer(ctx: NodeContext, servers: string[]): Handler {
   let next = 0;
@@ -30,6 +32,7 @@ function createBalancer(ctx: NodeContext, servers: string[]): Handler {
  * Clients reach the accounts service at http://lb/, which takes turns between app-1..app-3. Sessions
  * live in kv. The database `db` is the primary; db-replica-1 and db-replica-2 follow it; db-admin
  * reports each member's log positions and can promote a replica; `monitor` watches the primary.
+ * The users directory is spread over four databases, shard-1 to shard-4.
  */
 export interface DatabasesClusterOptions extends ClusterOptions {
   /** Semi-synchronous replication: a commit is acknowledged once this many replicas have received it (default 0). */
@@ -41,6 +44,7 @@ export async function createDatabasesCluster({ sync = 0, ...options }: Databases
   cluster.addStore('kv');
   const group = await cluster.addReplicatedDatabase(DATABASES.primary, { replicas: DATABASES.replicas, sync, setup: SCHEMA, cost: 2, applyCost: 2 });
   for (const replica of DATABASES.replicas) cluster.link(DATABASES.primary, replica, { latency: REPLICATION_LATENCY_MS });
+  for (const shard of DATABASES.shards) await cluster.addDatabase(shard, { setup: USERS_SCHEMA, cost: 2 });
   cluster.addNode('db-admin', (ctx) => createDbAdmin(ctx, group));
   cluster.addNode('monitor', (ctx) => createMonitor(ctx, DATABASES));
   for (const name of APP_SERVERS) cluster.addNode(name, (ctx) => createApp(ctx, DATABASES));

@@ -1,0 +1,88 @@
+import { expect, test } from 'vitest';
+import type { Cluster } from '@scale-lab/kit';
+import { shardFor } from '../starter/shards.ts';
+import { APP_SERVERS, DATABASES, databasesCluster, send } from './helpers.ts';
+
+const SHARDS = DATABASES.shards;
+/** The promise of this step: every shard within 10 % of the mean, in users held and in recent sign-ups. */
+const TOLERANCE = 0.1;
+const USERS = 40_000;
+const RECENT = 4_000;
+
+/** How many of the ids from..to shardFor puts on each shard. */
+function spread(from: number, to: number): Map<string, number> {
+  const counts = new Map(SHARDS.map((s) => [s, 0]));
+  for (let id = from; id <= to; id++) {
+    const shard = shardFor(id, [...SHARDS]);
+    counts.set(shard, (counts.get(shard) ?? 0) + 1);
+  }
+  return counts;
+}
+
+function unbalanced(counts: Map<string, number>, total: number): string | undefined {
+  const mean = total / SHARDS.length;
+  const off = [...counts].filter(([, n]) => Math.abs(n - mean) > mean * TOLERANCE);
+  if (off.length === 0) return undefined;
+  return [...counts].map(([s, n]) => `${s} ${n}`).join(', ');
+}
+
+/**
+ * Signs up `n` users through the balancer (ids 1 to n, in order). The users that shardFor puts with
+ * user 1 get the highest scores, so most of the top users sit on one shard.
+ */
+async function signUp(cluster: Cluster, n: number): Promise<{ id: number; name: string; score: number }[]> {
+  const client = cluster.client('admin');
+  const users = [];
+  const crowded = shardFor(1, [...SHARDS]);
+  for (let i = 1; i <= n; i++) {
+    const user = { name: `user-${i}`, score: shardFor(i, [...SHARDS]) === crowded ? 1000 + i : (i * 7919) % 1000 };
+    const res = await send(client, 'POST', '/users', user);
+    expect(res.status, `POST /users answered ${res.status}: ${JSON.stringify(res.body)}`).toBe(200);
+    users.push({ id: Number(res.body.id), ...user });
+  }
+  return users;
+}
+
+test(`users are spread evenly over the ${SHARDS.length} shards, and so are the newest sign-ups`, async () => {
+  const all = spread(1, USERS);
+  const recent = spread(USERS - RECENT + 1, USERS);
+  const empty = SHARDS.filter((s) => all.get(s) === 0);
+  expect(empty, `shardFor put none of ${USERS.toLocaleString('en')} users on ${empty.join(', ')}`).toEqual([]);
+  const allOff = unbalanced(all, USERS);
+  expect(allOff, `users 1 to ${USERS.toLocaleString('en')} land ${allOff}: each shard should hold within ${TOLERANCE * 100} % of ${USERS / SHARDS.length}`).toBeUndefined();
+  const recentOff = unbalanced(recent, RECENT);
+  expect(recentOff, `the newest ${RECENT.toLocaleString('en')} sign-ups land ${recentOff}: ids are handed out in order, so ranges of ids send every new user (and the busiest rows) to one shard; hash the id instead`).toBeUndefined();
+
+  const cluster = await databasesCluster();
+  const users = await signUp(cluster, 40);
+  const misplaced = users.filter((u) => SHARDS.filter((s) => cluster.database(s).query('SELECT id FROM users WHERE id = ?', [u.id]).length > 0).join() !== shardFor(u.id, [...SHARDS]));
+  expect(misplaced.length, `${misplaced.length} of 40 users signed up through POST /users were not stored on the one shard shardFor names`).toBe(0);
+});
+
+test('a lookup by id asks only the shard that holds the user', async () => {
+  const cluster = await databasesCluster();
+  const users = await signUp(cluster, 40);
+  const client = cluster.client('visitor');
+  const asked = new Set<string>();
+  cluster.metrics.on((event) => {
+    if (event.type === 'query' && APP_SERVERS.includes(event.from) && SHARDS.includes(event.node)) asked.add(event.node);
+  });
+  for (const user of users.filter((_, i) => i % 4 === 0)) {
+    asked.clear();
+    const res = await send(client, 'GET', `/users/${user.id}`);
+    expect(res.status, `GET /users/${user.id} answered ${res.status}: user ${user.id} was signed up, but the lookup did not find them on ${shardFor(user.id, [...SHARDS])}`).toBe(200);
+    expect(res.body.name).toBe(user.name);
+    expect(asked.size, `GET /users/${user.id} asked ${asked.size} shards (${[...asked].join(', ')}): a lookup by id asks only the shard shardFor names, or every shard does the work of every lookup`).toBe(1);
+  }
+});
+
+test('the top users across shards are merged in order', async () => {
+  const cluster = await databasesCluster();
+  const users = await signUp(cluster, 60);
+  const expected = [...users].sort((a, b) => b.score - a.score || a.id - b.id).slice(0, 10);
+  const res = await send(cluster.client('visitor'), 'GET', '/users/top?n=10');
+  expect(res.status, `GET /users/top answered ${res.status}`).toBe(200);
+  const got = res.body as unknown as { id: number; score: number }[];
+  const scores = got.map((u) => u.score).join(', ');
+  expect(scores, `GET /users/top?n=10 gave scores ${scores}, but the top 10 of all users are ${expected.map((u) => u.score).join(', ')}: ask each shard for its top 10, then sort all of them together again and keep the first 10`).toBe(expected.map((u) => u.score).join(', '));
+});
