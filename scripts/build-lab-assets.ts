@@ -17,7 +17,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { createRequire } from 'node:module';
 import { build, type Plugin } from 'esbuild';
 import ts from 'typescript';
-import type { LabBundle } from '../src/lab-runtime/bundle.ts';
+import type { LabBundle } from '../labs/harness/bundle.ts';
 import { allLabs, listFiles, ROOT, type LabFolder } from './lab-runner/catalog.ts';
 
 export const KIT_DIR = join(ROOT, 'labs', 'kit');

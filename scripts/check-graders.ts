@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkGradedTestSource } from '../src/schemas/graded-api.ts';
+import { checkGradedTestSource } from '../labs/harness/graded-api.ts';
 import { allLabs, composeFiles, WORK_DIR, type LabFolder } from './lab-runner/catalog.ts';
 import { runLabInNode } from './lab-runner/run-node.ts';
 

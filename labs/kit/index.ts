@@ -3,8 +3,15 @@
  * runs in Node, in a browser Worker and in WebContainer; the node:http adapter lives apart in
  * `@scale-lab/kit/node-http`.
  */
-export { Cluster, CLIENT } from './cluster.ts';
-export type { ClusterOptions, Handler, LinkOptions, NodeContext, NodeFactory, Transport } from './cluster.ts';
+export { Cluster } from './cluster.ts';
+export type { ClusterOptions } from './cluster.ts';
+export { CLIENT } from './network.ts';
+export type { LinkOptions } from './network.ts';
+export type { NodeContext } from './context.ts';
+export type { Handler, NodeFactory, Transport } from './components/http-node.ts';
+export type { NodeKind, NodeState } from './node.ts';
+export { NetworkError, TimeoutError, failureKind } from './failures.ts';
+export type { CallOptions, FailureKind } from './failures.ts';
 export { VirtualClock, RealClock, settle } from './clock.ts';
 export type { Clock } from './clock.ts';
 export { KeyValueStore, KvError } from './kv.ts';

@@ -28,7 +28,7 @@ export type ClusterEvent =
   | { type: 'request'; at: number; from: string; node: string; method: string; path: string; status: number; latency: number }
   | { type: 'query'; at: number; from: string; node: string; sql: string }
   | { type: 'kv'; at: number; from: string; node: string; command: string; key: string; hit?: boolean }
-  | { type: 'node'; at: number; node: string; state: 'up' | 'killed' | 'failing' | 'restarted' }
+  | { type: 'node'; at: number; node: string; state: 'up' | 'killed' | 'failing' | 'slow' | 'hung' | 'restarted' }
   | { type: 'log'; at: number; node: string; message: string };
 
 export type ClusterEventListener = (event: ClusterEvent) => void;

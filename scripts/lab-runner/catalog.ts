@@ -2,7 +2,7 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseLab, type Lab } from '../../src/schemas/lab.ts';
+import { parseLab, type Lab } from '../../labs/harness/lab-schema.ts';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const LABS_DIR = join(ROOT, 'labs');

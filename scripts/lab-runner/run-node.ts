@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { stepResults, type FileOutcome, type LabResult } from '../../src/lab-runtime/results.ts';
+import { stepResults, type FileOutcome, type LabResult } from '../../labs/harness/results.ts';
 import { ROOT, type LabFolder } from './catalog.ts';
 import { RESULT_PREFIX } from './reporter.ts';
 

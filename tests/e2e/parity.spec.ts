@@ -12,7 +12,7 @@ import { join, relative, sep } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { allLabs, composeFiles, findLab, WORK_DIR, type LabFolder } from '../../scripts/lab-runner/catalog.ts';
 import { runLabInNode } from '../../scripts/lab-runner/run-node.ts';
-import type { LabResult, StepResult } from '../../src/lab-runtime/results.ts';
+import type { LabResult, StepResult } from '../../labs/harness/results.ts';
 
 // ---- variants on disk ---------------------------------------------------------------------------
 

@@ -3,8 +3,8 @@
  * Reveal solution. It talks to the code runner only through the LabRuntime interface, and to the
  * editor only through LabEditor, so tests can hand it fakes.
  */
-import type { LabBundle } from '../../lab-runtime/bundle.ts';
-import type { StepResult } from '../../lab-runtime/results.ts';
+import type { LabBundle } from '../../../labs/harness/bundle.ts';
+import type { StepResult } from '../../../labs/harness/results.ts';
 import { RuntimeError, type LabRuntime, type OutputLine } from '../../lab-runtime/runtime.ts';
 import type { LabEditsStore } from '../../storage/lab-edits.ts';
 import { h } from './dom.ts';
@@ -45,6 +45,9 @@ export class LabView {
   readonly #readOnly: string[];
   readonly #files: string[];
   #editor!: LabEditor;
+  #runtime: LabRuntime;
+  /** A runtime that started in the background (WebContainer), waiting to take over at the next run. */
+  #nextRuntime: LabRuntime | undefined;
   #current = '';
   #run: AbortController | undefined;
   #closeDiff: (() => void) | undefined;
@@ -60,13 +63,18 @@ export class LabView {
   readonly #diffPanel: HTMLElement;
   readonly #runButton: HTMLButtonElement;
   readonly #preview: HTMLElement;
+  readonly #runtimeLabel: HTMLElement;
+  readonly #clusterButton: HTMLButtonElement;
 
   constructor(options: LabViewOptions) {
     this.#o = options;
+    this.#runtime = options.runtime;
     const { bundle } = options;
     this.#files = [...bundle.lab.editable, ...Object.keys(bundle.starter).filter((f) => !bundle.lab.editable.includes(f)).sort()];
     this.#readOnly = this.#files.filter((f) => !bundle.lab.editable.includes(f));
 
+    this.#clusterButton = h('button', { type: 'button', 'data-testid': 'lab-cluster-start', hidden: !options.runtime.startCluster, onclick: (e: Event) => void this.toggleCluster(e.currentTarget as HTMLButtonElement) }, 'Start the cluster');
+    this.#runtimeLabel = h('span', { class: 'lab-runtime', 'data-testid': 'lab-runtime' }, RUNTIME_LABEL[options.runtime.kind]);
     this.#runButton = h('button', { type: 'button', class: 'lab-primary', 'data-testid': 'lab-run', 'aria-keyshortcuts': 'Control+Enter Meta+Enter', onclick: () => void this.run() }, 'Run tests');
     const toolbar = h(
       'div',
@@ -75,10 +83,8 @@ export class LabView {
       h('span', { class: 'lab-shortcut', 'aria-hidden': 'true' }, 'Ctrl/⌘ + Enter'),
       h('button', { type: 'button', 'data-testid': 'lab-reveal', onclick: () => this.revealSolution() }, 'Reveal solution'),
       h('button', { type: 'button', 'data-testid': 'lab-reset', onclick: () => this.reset() }, 'Reset'),
-      options.runtime.startCluster
-        ? h('button', { type: 'button', 'data-testid': 'lab-cluster-start', onclick: (e: Event) => void this.toggleCluster(e.currentTarget as HTMLButtonElement) }, 'Start the cluster')
-        : null,
-      h('span', { class: 'lab-runtime', 'data-testid': 'lab-runtime' }, RUNTIME_LABEL[options.runtime.kind]),
+      this.#clusterButton,
+      this.#runtimeLabel,
     );
     this.#preview = h('div', { class: 'lab-preview', hidden: true });
     this.#notices = h('div', { class: 'lab-notices' });
@@ -172,8 +178,39 @@ export class LabView {
       (this.#tabs.querySelector(`[data-file="${file}"]`) as HTMLElement).focus();
     });
     this.show(bundle.lab.editable[0]!);
-    await this.#o.runtime.mount(bundle, this.#allFiles());
-    this.#o.root.dataset.runtime = this.#o.runtime.kind;
+    await this.#runtime.mount(bundle, this.#allFiles());
+    this.#o.root.dataset.runtime = this.#runtime.kind;
+  }
+
+  /**
+   * Takes a runtime that is starting in the background (WebContainer under `auto`). Once it is up,
+   * the reader's files are mounted in it and the reader is told, in one sentence, that the next run
+   * uses it; the current run, if any, finishes where it started. If it never starts, nothing changes.
+   */
+  async offerRuntime(starting: Promise<LabRuntime | undefined>, notice: string): Promise<void> {
+    const next = await starting;
+    if (!next) return;
+    try {
+      await next.mount(this.#o.bundle, this.#allFiles());
+    } catch (err) {
+      console.info(`Scale Lab: ${next.kind} started but could not take the lab (${(err as Error).message}); staying on ${this.#runtime.kind}.`);
+      next.dispose();
+      return;
+    }
+    this.#nextRuntime = next;
+    this.#notice(notice).dataset.testid = 'lab-runtime-ready';
+  }
+
+  /** Moves to the runtime that started in the background, between runs (never under a running cluster). */
+  #switchRuntime(): void {
+    const next = this.#nextRuntime;
+    if (!next || this.#cluster) return;
+    this.#nextRuntime = undefined;
+    this.#runtime.dispose();
+    this.#runtime = next;
+    this.#runtimeLabel.textContent = RUNTIME_LABEL[next.kind];
+    this.#clusterButton.hidden = !next.startCluster;
+    this.#o.root.dataset.runtime = next.kind;
   }
 
   show(file: string): void {
@@ -262,6 +299,7 @@ export class LabView {
     this.#run?.abort();
     const run = new AbortController();
     this.#run = run;
+    this.#switchRuntime();
     const ids = stepIds ?? this.#o.bundle.lab.steps.map((s) => s.id);
     this.#error.hidden = true;
     this.#output.replaceChildren();
@@ -269,8 +307,8 @@ export class LabView {
     this.#runButton.disabled = true;
     this.#live.textContent = 'Running the tests…';
     try {
-      for (const [file, text] of Object.entries(this.#allFiles())) await this.#o.runtime.update(file, text);
-      const result = await this.#o.runtime.runTests({
+      for (const [file, text] of Object.entries(this.#allFiles())) await this.#runtime.update(file, text);
+      const result = await this.#runtime.runTests({
         steps: stepIds,
         signal: run.signal,
         onOutput: (line) => this.#appendOutput(line),
@@ -341,7 +379,7 @@ export class LabView {
 
   /** Starts the lab's cluster on real ports (WebContainer) with a preview of its entry node, or stops it. */
   async toggleCluster(button: HTMLButtonElement): Promise<void> {
-    const start = this.#o.runtime.startCluster;
+    const start = this.#runtime.startCluster;
     if (!start) return;
     button.disabled = true;
     try {
@@ -353,9 +391,9 @@ export class LabView {
         button.textContent = 'Start the cluster';
         return;
       }
-      for (const [file, text] of Object.entries(this.#allFiles())) await this.#o.runtime.update(file, text);
+      for (const [file, text] of Object.entries(this.#allFiles())) await this.#runtime.update(file, text);
       this.#output.replaceChildren();
-      const running = await start.call(this.#o.runtime, { onOutput: (line) => this.#appendOutput(line) });
+      const running = await start.call(this.#runtime, { onOutput: (line) => this.#appendOutput(line) });
       this.#cluster = running;
       button.textContent = 'Stop the cluster';
       if (running.url) {
@@ -378,6 +416,7 @@ export class LabView {
     this.#run?.abort();
     this.#closeDiff?.();
     this.#editor?.dispose();
-    this.#o.runtime.dispose();
+    this.#runtime.dispose();
+    this.#nextRuntime?.dispose();
   }
 }

@@ -1,10 +1,11 @@
 /**
- * Opens a lab on demand: fetches its bundle, picks a runtime (WebContainer where it can boot,
- * otherwise the Worker), and hands both to LabView. Nothing here runs until the reader asks.
+ * Opens a lab on demand: fetches its bundle, picks a runtime (the Worker at once; WebContainer when
+ * asked for, or in the background under `auto`), and hands both to LabView. Nothing here runs until
+ * the reader asks.
  */
-import { fetchLabBundle, LAB_ASSETS_DIR } from '../../lab-runtime/bundle.ts';
+import { fetchLabBundle, LAB_ASSETS_DIR } from '../../../labs/harness/bundle.ts';
 import { runtimeConfig } from '../../lab-runtime/config.ts';
-import { pickRuntime } from '../../lab-runtime/pick-runtime.ts';
+import { pickRuntime, WEBCONTAINER_READY_NOTICE } from '../../lab-runtime/pick-runtime.ts';
 import { WorkerRuntime } from '../../lab-runtime/worker/worker-runtime.ts';
 import { LabEditsStore } from '../../storage/lab-edits.ts';
 import { LabView, type StepStatus } from './lab-view.ts';
@@ -25,8 +26,8 @@ export async function openLab(root: HTMLElement, options: OpenLabOptions = {}): 
 
   const config = runtimeConfig();
   const policy = options.policy ?? config.policy;
-  if (policy !== 'worker') options.onProgress?.('Starting WebContainer (this tab takes over if it cannot start)…');
-  const { runtime, notice } = await pickRuntime({
+  if (policy === 'webcontainer') options.onProgress?.('Starting WebContainer (this tab takes over if it cannot start)…');
+  const { runtime, notice, bootInBackground } = await pickRuntime({
     policy,
     apiKey: config.apiKey,
     isolated: globalThis.crossOriginIsolated === true,
@@ -52,5 +53,6 @@ export async function openLab(root: HTMLElement, options: OpenLabOptions = {}): 
     onStepStatus: (step, status) => options.onStepStatus?.(lab, step, status),
   });
   await view.start();
+  if (bootInBackground) void view.offerRuntime(bootInBackground(), WEBCONTAINER_READY_NOTICE);
   return view;
 }

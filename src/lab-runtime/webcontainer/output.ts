@@ -2,9 +2,9 @@
  * Reads what `run-tests.mjs` and `serve.mjs` print through the WebContainer's terminal: output comes
  * in arbitrary chunks, with `\r\n` line ends and possibly colour codes, stdout and stderr merged.
  */
-import type { FileOutcome } from '../results.ts';
-import type { OutputLine } from '../runtime.ts';
-import { ALIVE_LINE, ERROR_PREFIX, FILE_PREFIX } from './protocol.ts';
+import type { FileOutcome } from '../../../labs/harness/results.ts';
+import type { OutputLine } from '../../../labs/harness/results.ts';
+import { ALIVE_LINE, ERROR_PREFIX, FILE_PREFIX } from '../../../labs/harness/protocol.ts';
 
 // CSI sequences (colours, cursor moves) and OSC sequences (window titles).
 // eslint-disable-next-line no-control-regex

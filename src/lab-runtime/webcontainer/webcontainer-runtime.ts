@@ -3,14 +3,14 @@
  * (the same runner as the browser Worker, so the same verdicts); the cluster preview is
  * `node serve.mjs`, the kit's node:http adapter with the entry node on port 3000.
  */
-import type { LabBundle } from '../bundle.ts';
-import { stepResults, type FileOutcome, type LabResult } from '../results.ts';
+import type { LabBundle } from '../../../labs/harness/bundle.ts';
+import { stepResults, type FileOutcome, type LabResult } from '../../../labs/harness/results.ts';
 import { RuntimeError, type LabRuntime, type OutputLine, type RunningCluster, type RunTestsOptions } from '../runtime.ts';
 // The reader reads the same words whichever runtime ran their code.
-import { ABORTED_MESSAGE, NOT_RUN_MESSAGE, stalledMessage } from '../messages.ts';
+import { ABORTED_MESSAGE, NOT_RUN_MESSAGE, stalledMessage } from '../../../labs/harness/messages.ts';
 import { bootWebContainer, type BootOptions } from './boot.ts';
 import { lineSplitter, parseLine } from './output.ts';
-import { ENTRY_PORT, MOUNTED, TAGGED_ENV } from './protocol.ts';
+import { ENTRY_PORT, MOUNTED, TAGGED_ENV } from '../../../labs/harness/protocol.ts';
 import { buildMountTree, labFilePath, type WebContainerAssets } from './tree.ts';
 import type { WebContainerLike, WebContainerProcessLike } from './types.ts';
 

@@ -6,7 +6,7 @@
  * While a run lasts, it posts a heartbeat every `heartbeatMs` and a progress message after each
  * test: both stop only when the reader's code blocks the event loop.
  */
-import { runGradedFiles } from '../runner/index.ts';
+import { runGradedFiles } from '../../../labs/harness/runner/index.ts';
 import { installFetchParity } from './fetch-parity.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
 

@@ -1,7 +1,7 @@
 /** Messages between WorkerRuntime (the page) and lab-worker.ts (the dedicated Worker). */
-import type { LabBundle } from '../bundle.ts';
-import type { FileOutcome, TestOutcome } from '../results.ts';
-import type { OutputLine } from '../runtime.ts';
+import type { LabBundle } from '../../../labs/harness/bundle.ts';
+import type { FileOutcome, TestOutcome } from '../../../labs/harness/results.ts';
+import type { OutputLine } from '../../../labs/harness/results.ts';
 
 export type ToWorker =
   /** Fetches kit.js (and compiles SQLite's wasm, when given) ahead of the first run, so it starts warm. */

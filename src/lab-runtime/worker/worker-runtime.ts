@@ -8,11 +8,11 @@
  * `stallTimeoutMs` (a synchronous `while (true) {}` blocks it), or it crashed (e.g. out of memory),
  * it is terminated, a fresh one is started, and the run rejects with a RuntimeError for the reader.
  */
-import type { LabBundle } from '../bundle.ts';
-import { stepResults, type FileOutcome, type LabResult } from '../results.ts';
+import type { LabBundle } from '../../../labs/harness/bundle.ts';
+import { stepResults, type FileOutcome, type LabResult } from '../../../labs/harness/results.ts';
 import { RuntimeError, type LabRuntime, type RunTestsOptions } from '../runtime.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
-import { ABORTED_MESSAGE, BOOT_FAILED_MESSAGE, CRASHED_MESSAGE, NOT_RUN_MESSAGE, stalledMessage } from '../messages.ts';
+import { ABORTED_MESSAGE, BOOT_FAILED_MESSAGE, CRASHED_MESSAGE, NOT_RUN_MESSAGE, stalledMessage } from '../../../labs/harness/messages.ts';
 
 export interface WorkerRuntimeOptions {
   /** URL of the lab-assets folder, e.g. `${import.meta.env.BASE_URL}lab-assets/`. */

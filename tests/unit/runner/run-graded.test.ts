@@ -1,13 +1,13 @@
 /**
- * The environment-neutral graded-test runner (src/lab-runtime/runner), in plain Node, on the Clones
+ * The environment-neutral graded-test runner (labs/harness/runner), in plain Node, on the Clones
  * lab bundled by the lab-assets build. Parity with Vitest itself is checked end to end in
  * tests/e2e/parity.spec.ts; here: verdicts, load errors, names and the loader's rules.
  */
 import { beforeAll, describe, expect, test } from 'vitest';
 import { buildLabBundle, bundleKit } from '../../../scripts/build-lab-assets.ts';
 import { findLab, type LabFolder } from '../../../scripts/lab-runner/catalog.ts';
-import type { LabBundle } from '../../../src/lab-runtime/bundle.ts';
-import { runGradedFiles, type FileOutcome, type GradedRunInput } from '../../../src/lab-runtime/runner/index.ts';
+import type { LabBundle } from '../../../labs/harness/bundle.ts';
+import { runGradedFiles, type FileOutcome, type GradedRunInput } from '../../../labs/harness/runner/index.ts';
 
 let lab: LabFolder;
 let bundle: LabBundle;

@@ -11,9 +11,9 @@ import { buildLabBundle, bundleKit, sqlWasmPath } from '../../../scripts/build-l
 import { bundleWebContainerEntry } from '../../../scripts/build-webcontainer-assets.ts';
 import { composeFiles, findLab, listFiles, readEditable, WORK_DIR, type LabFolder } from '../../../scripts/lab-runner/catalog.ts';
 import { runLabInNode } from '../../../scripts/lab-runner/run-node.ts';
-import type { LabBundle } from '../../../src/lab-runtime/bundle.ts';
+import type { LabBundle } from '../../../labs/harness/bundle.ts';
 import type { OutputLine } from '../../../src/lab-runtime/runtime.ts';
-import { MOUNTED } from '../../../src/lab-runtime/webcontainer/protocol.ts';
+import { MOUNTED } from '../../../labs/harness/protocol.ts';
 import { buildMountTree, type WebContainerAssets } from '../../../src/lab-runtime/webcontainer/tree.ts';
 import { WebContainerRuntime } from '../../../src/lab-runtime/webcontainer/webcontainer-runtime.ts';
 import { flattenTree, NodeWebContainer } from './fake-webcontainer.ts';

@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import type { LabBundle } from '../../../src/lab-runtime/bundle.ts';
-import { stepResults, type FileOutcome, type StepResult } from '../../../src/lab-runtime/results.ts';
+import type { LabBundle } from '../../../labs/harness/bundle.ts';
+import { stepResults, type FileOutcome, type StepResult } from '../../../labs/harness/results.ts';
 import { RuntimeError, type OutputLine } from '../../../src/lab-runtime/runtime.ts';
-import { ALIVE_LINE, ERROR_PREFIX, FILE_PREFIX } from '../../../src/lab-runtime/webcontainer/protocol.ts';
+import { ALIVE_LINE, ERROR_PREFIX, FILE_PREFIX } from '../../../labs/harness/protocol.ts';
 import { stalledMessage, WebContainerRuntime, type FetchLike } from '../../../src/lab-runtime/webcontainer/webcontainer-runtime.ts';
-import { ABORTED_MESSAGE, NOT_RUN_MESSAGE } from '../../../src/lab-runtime/messages.ts';
+import { ABORTED_MESSAGE, NOT_RUN_MESSAGE } from '../../../labs/harness/messages.ts';
 import { FakeWebContainer, flattenTree, type SpawnRecord } from './fake-webcontainer.ts';
 
 const WASM = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]);

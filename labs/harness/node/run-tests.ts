@@ -9,8 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { LabBundle } from '../../bundle.ts';
-import { runGradedFiles } from '../../runner/index.ts';
+import type { LabBundle } from '../bundle.ts';
+import { runGradedFiles } from '../runner/index.ts';
 import { ALIVE_LINE, ERROR_PREFIX, FILE_PREFIX, HEARTBEAT_MS, MOUNTED, TAGGED_ENV } from '../protocol.ts';
 
 function fail(message: string): never {

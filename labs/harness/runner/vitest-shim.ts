@@ -38,7 +38,7 @@ import {
   type MatchersObject,
   type Tester,
 } from '@vitest/expect';
-import { GRADED_TEST_API, type GradedTestApi } from '../../schemas/graded-api.ts';
+import { GRADED_TEST_API, type GradedTestApi } from '../graded-api.ts';
 
 /** The runner settings of a graded run in Node (scripts/lab-runner/vitest.lab.config.ts and Vitest's defaults). */
 export const RUNNER_CONFIG: VitestRunnerConfig = {

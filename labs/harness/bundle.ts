@@ -3,7 +3,7 @@
  * reader's browser: the lab's metadata and files, and its graded tests already bundled.
  * Served as `<base>lab-assets/<lab>.json`; the kit as `<base>lab-assets/kit.js`.
  */
-import type { Lab } from '../schemas/lab.ts';
+import type { Lab } from './lab-schema.ts';
 
 export interface LabBundle {
   /** Folder name, e.g. "01-clones". */

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as kit from '@scale-lab/kit';
 import { serveCluster } from '@scale-lab/kit/node-http';
-import type { LabBundle } from '../../bundle.ts';
+import type { LabBundle } from '../bundle.ts';
 import { ENTRY_PORT, MOUNTED } from '../protocol.ts';
 import { createLabRequire } from './lab-modules.ts';
 

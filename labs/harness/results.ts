@@ -3,6 +3,12 @@
  * WebContainer), so that parity can be checked by comparing two of these.
  */
 
+/** A line the reader's code or the cluster printed while running. */
+export interface OutputLine {
+  stream: 'log' | 'error';
+  text: string;
+}
+
 export interface TestOutcome {
   /** The test's full name, e.g. "300 requests through the balancer give each app server 100". */
   name: string;

@@ -1,0 +1,91 @@
+/**
+ * The node context: everything a node's code may use (its name, time, randomness, the network and
+ * the components), handed to its factory. Each life of a node gets a fresh context whose timers stop
+ * when the node goes down.
+ */
+import type { Clock } from './clock.ts';
+import type { CallOptions } from './failures.ts';
+import { retarget } from './http.ts';
+import type { KvClient } from './kv.ts';
+import type { ClusterNode } from './node.ts';
+import { deriveSeed, seededRandom } from './random.ts';
+import type { SqlClient } from './sql.ts';
+
+/** Everything a node may use: its name, time, randomness, and the rest of the cluster. */
+export interface NodeContext {
+  /** This node's host name, e.g. `app-1`. */
+  readonly name: string;
+  /** Milliseconds of cluster time: virtual under test, real when served on ports. Use instead of Date.now(). */
+  now(): number;
+  /** Waits `ms` of cluster time. Use instead of setTimeout in a promise. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Calls `fn` once after `ms`; returns a cancel function. Stops when the node is killed. */
+  setTimeout(fn: () => void, ms: number): () => void;
+  /** Calls `fn` every `ms`; returns a stop function. Stops when the node is killed. */
+  setInterval(fn: () => void, ms: number): () => void;
+  /** A seeded number in [0, 1). Use instead of Math.random(). */
+  random(): number;
+  /** An AbortSignal that aborts after `ms` of cluster time. Use instead of AbortSignal.timeout(). */
+  timeout(ms: number): AbortSignal;
+  /** Sends a request to another node by host name: `ctx.fetch('http://app-1/health')`. Rejects if the node cannot be reached. */
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  /** Sends a copy of `request` to another host, same path and body; `request` stays usable for a retry. */
+  forward(request: Request, host: string, init?: { signal?: AbortSignal }): Promise<Response>;
+  /** The cluster's key-value store named `kv`. */
+  readonly kv: KvClient;
+  /** The cluster's database named `db`. */
+  readonly db: SqlClient;
+  /**
+   * A key-value store by name; with `{ timeout }` or `{ signal }`, each of its calls fails once the
+   * time is up or the signal aborts: `ctx.store('kv', { timeout: 50 }).get(key)`.
+   */
+  store(name: string, limits?: CallOptions): KvClient;
+  /** A database by name; `{ timeout }` or `{ signal }` limit each of its calls, as for `store`. */
+  database(name: string, limits?: CallOptions): SqlClient;
+  /** Writes a line to the cluster's log, prefixed with this node's name. */
+  log(...args: unknown[]): void;
+}
+
+/** What the cluster lends a context: time, the network, and a client for each component. */
+export interface ContextServices {
+  readonly clock: Clock;
+  readonly seed: number;
+  timeout(ms: number): AbortSignal;
+  fetch(from: string, input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  store(from: string, name: string, limits?: CallOptions): KvClient;
+  database(from: string, name: string, limits?: CallOptions): SqlClient;
+  log(node: string, message: string): void;
+}
+
+/** A fresh context for the current life of `node`. */
+export function createContext(node: ClusterNode, services: ContextServices): NodeContext {
+  const { clock } = services;
+  const life = node.life;
+  const random = seededRandom(deriveSeed(services.seed, `${node.name}#${node.generation}`));
+  const owned = (cancel: () => void) => {
+    life.addEventListener('abort', cancel, { once: true });
+    return cancel;
+  };
+  let kv: KvClient | undefined;
+  let db: SqlClient | undefined;
+  return {
+    name: node.name,
+    now: () => clock.now(),
+    sleep: (ms, signal) => clock.sleep(ms, signal),
+    setTimeout: (fn, ms) => owned(clock.setTimeout(fn, ms)),
+    setInterval: (fn, ms) => owned(clock.setInterval(fn, ms)),
+    random,
+    timeout: (ms) => services.timeout(ms),
+    fetch: (input, init) => (life.aborted ? Promise.reject(life.reason) : services.fetch(node.name, input, init)),
+    forward: async (request, host, init) => services.fetch(node.name, await retarget(request, host), init?.signal ? { signal: init.signal } : undefined),
+    get kv() {
+      return (kv ??= services.store(node.name, 'kv'));
+    },
+    get db() {
+      return (db ??= services.database(node.name, 'db'));
+    },
+    store: (name, limits) => services.store(node.name, name, limits),
+    database: (name, limits) => services.database(node.name, name, limits),
+    log: (...args) => services.log(node.name, args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')),
+  };
+}
