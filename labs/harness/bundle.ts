@@ -20,6 +20,22 @@ export interface LabBundle {
    * `vitest`, `@scale-lab/kit`, and the lab's own files (`../starter/<file>`).
    */
   tests: Record<string, string>;
+  /**
+   * The wall-clock limit of one graded run of this lab, in ms (runLimitFor): every host stops a run
+   * that takes longer and replaces what ran it, whatever the reader's code is doing.
+   */
+  runLimitMs: number;
+}
+
+/** No graded run is stopped sooner than this, however fast the solution. */
+export const MIN_RUN_LIMIT_MS = 15_000;
+
+/**
+ * A lab's run limit: ten times its solution's measured run, at least MIN_RUN_LIMIT_MS, rounded up to
+ * 5 s, so that the figure (and the built bundle) changes only when the lab really gets slower.
+ */
+export function runLimitFor(solutionMs: number): number {
+  return Math.max(MIN_RUN_LIMIT_MS, Math.ceil((solutionMs * 10) / 5000) * 5000);
 }
 
 /** The runtime asset folder under the site's base path. */

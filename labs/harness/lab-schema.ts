@@ -1,12 +1,13 @@
 /**
  * The lab format: `labs/<nn-topic>/lab.json`, validated by this schema. A lab is a folder with
  * `starter/` (every file the cluster needs, as the reader first sees them), `solution/` (the files
- * that change), `tests/` (one graded test file per step) and `mistakes/<id>/` (the solution with one
- * classic mistake, which CI expects to fail the step it targets).
+ * that change), `tests/` (one graded test file per step) and `mistakes/<id>.json` (a classic wrong
+ * answer as edits to the solution, which the grader check expects to fail the step it targets; see
+ * mistake.ts).
  */
 import { z } from 'zod';
 
-const slug = z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'use lower-case words joined by dashes, like "round-robin"');
+export const slug = z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'use lower-case words joined by dashes, like "round-robin"');
 const relativeFile = z.string().regex(/^[a-z0-9][a-z0-9./-]*\.ts$/, 'a .ts file path relative to the folder, like "balancer.ts"').refine((p) => !p.includes('..'), 'must not leave the folder');
 
 export const labStepSchema = z.object({
@@ -20,17 +21,6 @@ export const labStepSchema = z.object({
   test: z.string().regex(/^tests\/[a-z0-9-]+\.test\.ts$/, 'a file under tests/ ending in .test.ts'),
   /** Hints revealed one at a time, from a nudge to nearly the answer. */
   hints: z.array(z.string().min(1)).min(1, 'give at least one hint'),
-});
-
-export const labMistakeSchema = z.object({
-  /** Folder under `mistakes/` holding the changed files. */
-  id: slug,
-  /** The classic mistake, in words: e.g. "a balancer that always picks the first server". */
-  mistake: z.string().min(1),
-  /** The step this mistake must fail. */
-  step: slug,
-  /** Text the failure message must contain, so the reader is told what the mistake is. */
-  message: z.string().min(1),
 });
 
 export const labSchema = z
@@ -54,8 +44,6 @@ export const labSchema = z
       /** The node clients talk to: e.g. "lb". */
       entry: slug,
     }),
-    /** Classic wrong answers that CI runs, each expected to fail one step. */
-    mistakes: z.array(labMistakeSchema).default([]),
   })
   .superRefine((lab, ctx) => {
     const ids = new Set<string>();
@@ -67,9 +55,6 @@ export const labSchema = z
     lab.steps.forEach((step, i) => {
       if (tests.has(step.test)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'test'], message: `two steps share the test file "${step.test}"` });
       tests.add(step.test);
-    });
-    lab.mistakes.forEach((m, i) => {
-      if (!ids.has(m.step)) ctx.addIssue({ code: 'custom', path: ['mistakes', i, 'step'], message: `no step has the id "${m.step}" (steps: ${[...ids].join(', ')})` });
     });
     if (new Set(lab.editable).size !== lab.editable.length) ctx.addIssue({ code: 'custom', path: ['editable'], message: 'a file is listed twice' });
   });

@@ -8,17 +8,21 @@
  */
 import { RealClock, VirtualClock, type Clock } from './clock.ts';
 import { createContext, type ContextServices } from './context.ts';
+import type { CapacityOptions } from './capacity.ts';
 import { Driver } from './drive.ts';
 import { timeoutSignal } from './failures.ts';
 import { HttpNode, HttpRouter, type NodeFactory, type Transport } from './components/http-node.ts';
 import { StoreNode, storeClient } from './components/kv-store.ts';
 import { DatabaseNode, databaseClient } from './components/sql-database.ts';
+import { ReplicationGroup, type ReplicationOptions } from './components/replication.ts';
 import type { KeyValueStore } from './kv.ts';
 import { Metrics } from './metrics.ts';
 import { CLIENT, Network, type LinkOptions } from './network.ts';
 import type { ClusterNode, NodeEnv, NodeState } from './node.ts';
-import { SqlDatabase } from './sql.ts';
-import { generateLoad, type LoadOptions, type LoadReport } from './load.ts';
+import { WalDatabase, type SqlDatabase } from './wal.ts';
+import { generateLoad, type LoadOptions, type LoadReport, type LoadSender } from './load.ts';
+import { Client } from './clients.ts';
+import { deriveSeed, seededRandom } from './random.ts';
 
 export interface ClusterOptions {
   /** Seed of every random number in the cluster (default 1): the same seed replays the same run. */
@@ -33,6 +37,16 @@ export interface ClusterOptions {
   maxRunTime?: number;
 }
 
+/** A database's contents and capacity. */
+export interface DatabaseOptions extends CapacityOptions {
+  /** Schema and rows, run when the database is created. */
+  setup?: string;
+  /** CPU time one statement costs, in ms (default 5). */
+  cost?: number;
+  /** How long a writer waits for the write lock before SQLITE_BUSY, in ms (default 5,000). */
+  busyTimeout?: number;
+}
+
 export class Cluster {
   readonly seed: number;
   readonly clock: Clock;
@@ -42,6 +56,9 @@ export class Cluster {
   readonly #env: NodeEnv;
   readonly #http: HttpRouter;
   readonly #services: ContextServices;
+  readonly #clients = new Map<string, Client>();
+  readonly #groups = new Map<string, ReplicationGroup>();
+  readonly #loadRandom: () => number;
 
   constructor(options: ClusterOptions = {}) {
     this.seed = options.seed ?? 1;
@@ -51,6 +68,7 @@ export class Cluster {
     this.#network = new Network(this.clock, { seed: this.seed, latency: options.latency ?? 0, networkTimeout: options.networkTimeout ?? 30_000 });
     this.#env = { clock: this.clock, network: this.#network, metrics: this.metrics, log: (node, message) => this.log(node, message) };
     this.#http = new HttpRouter(this.#env);
+    this.#loadRandom = seededRandom(deriveSeed(this.seed, '#load'));
     this.#services = {
       clock: this.clock,
       seed: this.seed,
@@ -66,27 +84,71 @@ export class Cluster {
 
   #add<N extends ClusterNode>(node: N): N {
     this.#network.add(node);
-    this.metrics.of(node.name);
+    this.metrics.track(node.name, node.capacity);
     return node;
   }
 
-  /** Adds an HTTP node built by `factory`. */
-  addNode(name: string, factory: NodeFactory): this {
+  /**
+   * Adds an HTTP node built by `factory`. With `cores`, `ctx.work()` queues for them; with
+   * `backlog`, requests arriving while that many wait for a core are refused at once.
+   */
+  addNode(name: string, factory: NodeFactory, capacity: CapacityOptions = {}): this {
     this.#network.checkName(name);
-    this.#add(new HttpNode(name, factory, this.#env, (node) => createContext(node, this.#services)));
+    this.#add(new HttpNode(name, factory, this.#env, (node) => createContext(node, this.#services), capacity));
     return this;
   }
 
-  /** Adds a key-value store; `cost` is the time one command takes there (default 0.5 ms). */
-  addStore(name = 'kv', options: { cost?: number } = {}): KeyValueStore {
-    return this.#add(new StoreNode(name, this.#env, options.cost ?? 0.5)).store;
+  /** Adds a key-value store; `cost` is the CPU time one command takes there (default 0.5 ms). */
+  addStore(name = 'kv', options: { cost?: number } & CapacityOptions = {}): KeyValueStore {
+    const { cost = 0.5, ...capacity } = options;
+    return this.#add(new StoreNode(name, this.#env, cost, capacity)).store;
   }
 
-  /** Adds a SQLite database with `setup` run in it; `cost` is the time one statement takes (default 5 ms). */
-  async addDatabase(name = 'db', options: { setup?: string; cost?: number } = {}): Promise<SqlDatabase> {
+  /**
+   * Adds a SQLite database with `setup` run in it; `cost` is the CPU time one statement takes
+   * (default 5 ms), on the database's `cores` when set; `maxConnections` refuses callers over it.
+   */
+  async addDatabase(name = 'db', options: DatabaseOptions = {}): Promise<SqlDatabase> {
     this.#network.checkName(name);
-    const node = new DatabaseNode(name, await SqlDatabase.create(options.setup), options.cost ?? 5);
+    const { setup = '', cost = 5, busyTimeout, ...capacity } = options;
+    // SQL's clock and random() follow the cluster's, from a stream of their own.
+    const sqlRandom = seededRandom(deriveSeed(this.seed, `${name}#sql`));
+    const wal = await WalDatabase.create(setup, { now: () => this.clock.now(), random: sqlRandom }, this.clock, busyTimeout);
+    const node = new DatabaseNode(name, this.#env, wal, cost, capacity);
     return this.#add(node).database;
+  }
+
+  /**
+   * Adds a replicated database: a primary `name` and its replicas, each a database node with
+   * `setup` run in it. Replicas refuse writes, receive the primary's log over their links and apply
+   * it on their own cores; see `replication(name)` for positions, lag, pause and promotion.
+   */
+  async addReplicatedDatabase(name: string, options: ReplicationOptions & DatabaseOptions = { replicas: 1 }): Promise<ReplicationGroup> {
+    const { replicas, sync, applyCost, retry, ...database } = options;
+    const names = typeof replicas === 'number' ? Array.from({ length: replicas }, (_, i) => `${name}-replica-${i + 1}`) : replicas;
+    for (const member of [name, ...names]) this.#network.checkName(member);
+    const nodes: DatabaseNode[] = [];
+    for (const member of [name, ...names]) {
+      await this.addDatabase(member, database);
+      nodes.push(this.#databaseNode(member));
+    }
+    const [primary, ...others] = nodes as [DatabaseNode, ...DatabaseNode[]];
+    const group = new ReplicationGroup(this.#env, primary, others, { replicas, sync, applyCost, retry });
+    this.#groups.set(name, group);
+    return group;
+  }
+
+  /** The replicated database first added as `name`: positions, lag, pause and resume, promote. */
+  replication(name = 'db'): ReplicationGroup {
+    const group = this.#groups.get(name);
+    if (!group) throw new Error(`This cluster has no replicated database named "${name}".`);
+    return group;
+  }
+
+  #databaseNode(name: string): DatabaseNode {
+    const node = this.#network.find(name);
+    if (!(node instanceof DatabaseNode)) throw new Error(`This cluster has no database named "${name}".`);
+    return node;
   }
 
   /** Direct access to a store's data, for tests and scenarios: no cost, no network, not counted. */
@@ -98,9 +160,7 @@ export class Cluster {
 
   /** Direct access to a database, for tests and scenarios: no cost, no network, not counted. */
   database(name = 'db'): SqlDatabase {
-    const node = this.#network.find(name);
-    if (!(node instanceof DatabaseNode)) throw new Error(`This cluster has no database named "${name}".`);
-    return node.database;
+    return this.#databaseNode(name).database;
   }
 
   /** Names of every node, in the order they were added. */
@@ -226,9 +286,31 @@ export class Cluster {
     return this.run(() => this.#http.fetch(CLIENT, input, init));
   }
 
-  /** Sends many requests from the client and reports throughput and latency percentiles. */
+  /**
+   * A named client outside the cluster, like a browser: its own cookies, its own name on the
+   * network (links and partitions can single it out). The same name gives the same client.
+   */
+  client(name: string): Client {
+    let client = this.#clients.get(name);
+    if (!client) {
+      this.#network.addClient(name);
+      client = new Client(name, this.clock, (from, request) => this.run(() => this.#http.fetch(from, request)));
+      this.#clients.set(name, client);
+    }
+    return client;
+  }
+
+  /**
+   * Sends many requests, closed loop (`concurrency`) or open loop (`rate`, Poisson arrivals by
+   * default), and reports throughput, errors and latency percentiles, overall and per interval.
+   */
   load(options: LoadOptions): Promise<LoadReport> {
-    return this.run(() => generateLoad((request) => this.#http.fetch(CLIENT, request), this.clock, options));
+    const { clients } = options;
+    const senders: LoadSender[] = clients === undefined
+      ? [{ fetch: (request) => this.#http.fetch(CLIENT, request) }]
+      : (typeof clients === 'number' ? Array.from({ length: clients }, (_, i) => `client-${i + 1}`) : clients).map((name) => this.client(name));
+    if (senders.length === 0) throw new Error('load: clients must name at least one client');
+    return this.run(() => generateLoad(senders, this.clock, this.#loadRandom, options));
   }
 
   /** Lets `ms` of cluster time pass (health checks, TTLs and intervals fire on the way). */

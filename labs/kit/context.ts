@@ -3,6 +3,7 @@
  * the components), handed to its factory. Each life of a node gets a fresh context whose timers stop
  * when the node goes down.
  */
+import { drawWork, type WorkCost } from './capacity.ts';
 import type { Clock } from './clock.ts';
 import type { CallOptions } from './failures.ts';
 import { retarget } from './http.ts';
@@ -23,6 +24,11 @@ export interface NodeContext {
   setTimeout(fn: () => void, ms: number): () => void;
   /** Calls `fn` every `ms`; returns a stop function. Stops when the node is killed. */
   setInterval(fn: () => void, ms: number): () => void;
+  /**
+   * Spends CPU time on this node's cores: `ctx.work(5)`, or a seeded draw such as
+   * `ctx.work({ distribution: 'exponential', mean: 5 })`. With every core busy, it waits its turn.
+   */
+  work(cost: WorkCost, signal?: AbortSignal): Promise<void>;
   /** A seeded number in [0, 1). Use instead of Math.random(). */
   random(): number;
   /** An AbortSignal that aborts after `ms` of cluster time. Use instead of AbortSignal.timeout(). */
@@ -62,6 +68,8 @@ export function createContext(node: ClusterNode, services: ContextServices): Nod
   const { clock } = services;
   const life = node.life;
   const random = seededRandom(deriveSeed(services.seed, `${node.name}#${node.generation}`));
+  // Work draws its own stream, so adding ctx.work() does not change the node's ctx.random() numbers.
+  const workRandom = seededRandom(deriveSeed(services.seed, `${node.name}#work#${node.generation}`));
   const owned = (cancel: () => void) => {
     life.addEventListener('abort', cancel, { once: true });
     return cancel;
@@ -74,6 +82,7 @@ export function createContext(node: ClusterNode, services: ContextServices): Nod
     sleep: (ms, signal) => clock.sleep(ms, signal),
     setTimeout: (fn, ms) => owned(clock.setTimeout(fn, ms)),
     setInterval: (fn, ms) => owned(clock.setInterval(fn, ms)),
+    work: (cost, signal) => node.work(drawWork(cost, workRandom), signal),
     random,
     timeout: (ms) => services.timeout(ms),
     fetch: (input, init) => (life.aborted ? Promise.reject(life.reason) : services.fetch(node.name, input, init)),

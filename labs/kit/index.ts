@@ -4,23 +4,29 @@
  * `@scale-lab/kit/node-http`.
  */
 export { Cluster } from './cluster.ts';
-export type { ClusterOptions } from './cluster.ts';
+export type { ClusterOptions, DatabaseOptions } from './cluster.ts';
 export { CLIENT } from './network.ts';
 export type { LinkOptions } from './network.ts';
 export type { NodeContext } from './context.ts';
 export type { Handler, NodeFactory, Transport } from './components/http-node.ts';
 export type { NodeKind, NodeState } from './node.ts';
+export type { CapacityMetrics, CapacityOptions, WorkCost } from './capacity.ts';
 export { NetworkError, TimeoutError, failureKind } from './failures.ts';
 export type { CallOptions, FailureKind } from './failures.ts';
 export { VirtualClock, RealClock, settle } from './clock.ts';
 export type { Clock } from './clock.ts';
 export { KeyValueStore, KvError } from './kv.ts';
 export type { KvClient, SetOptions } from './kv.ts';
-export { SqlDatabase, configureSqlWasm } from './sql.ts';
-export type { SqlClient, SqlRow, SqlValue, SqlWasmSource } from './sql.ts';
+export { SqlError, configureSqlWasm } from './sql.ts';
+export type { RunResult, SqlClient, SqlClock, SqlErrorCode, SqlRow, SqlValue, SqlWasmSource } from './sql.ts';
+export { SqlDatabase, BUSY_TIMEOUT } from './wal.ts';
+export { ReplicationGroup } from './components/replication.ts';
+export type { ReplicaStatus, ReplicationOptions } from './components/replication.ts';
 export { Metrics, percentile } from './metrics.ts';
-export type { ClusterEvent, ClusterEventListener, NodeMetrics } from './metrics.ts';
-export type { LoadOptions, LoadReport } from './load.ts';
+export type { ClusterEvent, ClusterEventListener, Gauge, NodeMetrics } from './metrics.ts';
+export type { LatencySummary, LoadInterval, LoadOptions, LoadRate, LoadReport } from './load.ts';
+export { Client } from './clients.ts';
+export { CookieJar } from './cookies.ts';
 export { seededRandom, deriveSeed } from './random.ts';
 export { getCookie, hostOf, retarget } from './http.ts';
 export { assertNoWallClock, findWallClockUses } from './learner-guard.ts';

@@ -29,6 +29,8 @@ const HOST_NAME = /^[a-z][a-z0-9-]*$/;
 export class Network {
   readonly #clock: Clock;
   readonly #nodes = new Map<string, ClusterNode>();
+  /** Names of senders outside the cluster (named clients); they send but cannot be sent to. */
+  readonly #clients = new Set<string>([CLIENT]);
   readonly #links = new Map<string, LinkOptions>();
   readonly #random: () => number;
   readonly #timeout: number;
@@ -53,7 +55,14 @@ export class Network {
   /** Throws unless `name` is a host name that no node has yet. */
   checkName(name: string): void {
     if (!HOST_NAME.test(name)) throw new Error(`Node name "${name}" is not a host name: use lower-case letters, digits and dashes, like "app-1".`);
-    if (name === CLIENT || this.#nodes.has(name)) throw new Error(`The cluster already has a node named "${name}".`);
+    if (this.#clients.has(name)) throw new Error(`The cluster already has a client named "${name}".`);
+    if (this.#nodes.has(name)) throw new Error(`The cluster already has a node named "${name}".`);
+  }
+
+  /** Gives a client outside the cluster its name on the network. */
+  addClient(name: string): void {
+    this.checkName(name);
+    this.#clients.add(name);
   }
 
   /** The node answering to `name`, or undefined. */
@@ -108,7 +117,13 @@ export class Network {
   // ---- carrying a call -------------------------------------------------------------------------
 
   /** Carries one call from `from` to `to` and its answer back, with everything the network does on the way. */
-  async deliver<T>(from: string, to: string, signal: AbortSignal | undefined, serve: (node: ClusterNode) => Promise<T>): Promise<T> {
+  async deliver<T>(
+    from: string,
+    to: string,
+    signal: AbortSignal | undefined,
+    serve: (node: ClusterNode, connection: HeldConnection) => Promise<T>,
+    options: { connected?: boolean } = {},
+  ): Promise<T> {
     const node = this.#nodes.get(to);
     if (!node) throw new NetworkError('unknown-host', `${from} → ${to}: no node named "${to}" in this cluster (nodes: ${this.names.join(', ')})`);
     signal?.throwIfAborted();
@@ -120,12 +135,27 @@ export class Network {
     const there = this.#latency(from, to);
     if (there > 0) await this.#clock.sleep(there, signal);
     if (node.state === 'killed') throw new NetworkError('refused', `${from} → ${to}: connection refused (${to} is down)`);
+    // A call on a connection already open (a database transaction) takes no new one.
+    const admitted = options.connected ? { release: () => {} } : node.capacity.admit();
+    if ('refused' in admitted) throw new NetworkError('refused', `${from} → ${to}: connection refused (${admitted.refused})`);
+    let kept = false;
+    const connection: HeldConnection = {
+      keep: () => {
+        kept = true;
+        return admitted.release;
+      },
+    };
     const life = node.life;
-    await this.#whileHung(node, from, signal);
-    const answer = await raceAbort(serve(node), life, signal);
-    // A slow node's answer leaves late; a node that hung meanwhile keeps it.
-    if (node.delay > 0) await raceAbort(this.#clock.sleep(node.delay, signal), life);
-    await this.#whileHung(node, from, signal);
+    let answer: T;
+    try {
+      await this.#whileHung(node, from, signal);
+      answer = await raceAbort(serve(node, connection), life, signal);
+      // A slow node's answer leaves late; a node that hung meanwhile keeps it.
+      if (node.delay > 0) await raceAbort(this.#clock.sleep(node.delay, signal), life);
+      await this.#whileHung(node, from, signal);
+    } finally {
+      if (!kept) admitted.release();
+    }
     const back = this.#latency(to, from);
     if (back > 0) await this.#clock.sleep(back, signal);
     life.throwIfAborted();
@@ -147,6 +177,11 @@ export class Network {
       timedOut.catch(() => {});
     }
   }
+}
+
+/** The connection a call came on: `keep()` holds it open after the call (until the returned release is called). */
+export interface HeldConnection {
+  keep(): () => void;
 }
 
 /** Resolves or rejects with `work`, unless a signal aborts first. */

@@ -2,6 +2,7 @@
  * What every node of the cluster has, whatever it runs: a name, a state, and a life that ends when
  * it is killed. The components (HTTP node, key-value store, database) extend it.
  */
+import type { Capacity } from './capacity.ts';
 import type { Clock } from './clock.ts';
 import { NetworkError } from './failures.ts';
 import type { Metrics } from './metrics.ts';
@@ -22,6 +23,8 @@ export type NodeKind = 'http' | 'kv' | 'db';
 export abstract class ClusterNode {
   abstract readonly kind: NodeKind;
   readonly name: string;
+  /** Its cores, backlog and connection limit. */
+  readonly capacity: Capacity;
   state: NodeState = 'up';
   /** How many times the node was revived; seeds a fresh random stream for each life. */
   generation = 0;
@@ -31,8 +34,14 @@ export abstract class ClusterNode {
   /** Settles when a hung node recovers (or goes down). */
   #unhung: { promise: Promise<void>; resolve: () => void } | undefined;
 
-  constructor(name: string) {
+  constructor(name: string, capacity: Capacity) {
     this.name = name;
+    this.capacity = capacity;
+  }
+
+  /** Spends `ms` of CPU on this node's cores; stops (rejects) if the node goes down. */
+  work(ms: number, signal?: AbortSignal): Promise<void> {
+    return this.capacity.work(ms, signal ? AbortSignal.any([this.life, signal]) : this.life);
   }
 
   /** Aborted when the node goes down: in-flight requests to it are reset, its timers stop. */

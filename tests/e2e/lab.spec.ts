@@ -100,9 +100,9 @@ test('an endless loop is stopped within 5 s with a clear message, and the next r
 test('edits survive a reload; Reset asks first, then restores the starter', async ({ page }) => {
   const root = await openLab(page, '01-clones');
   await replaceEditorText(page, root, 'balancer.ts', '// my balancer\n');
+  // The address ends in #lab while the workspace is open, so the reload reopens the lab by itself.
   await page.reload();
   const again = page.locator('[data-testid="lab"][data-lab="01-clones"]');
-  await again.getByTestId('lab-open').click();
   await expect(again.locator('.lab-editor .view-lines')).toContainText('// my balancer');
 
   page.once('dialog', (dialog) => void dialog.dismiss());

@@ -2,7 +2,7 @@
  * run-tests.mjs — `node run-tests.mjs [--steps id1,id2]`, in the lab's folder of the WebContainer
  * (or any folder laid out the same way): runs the lab's graded tests (lab.json) against the reader's
  * files (lab/) with the same runner as the browser Worker, and prints one line per test file as soon
- * as it ends, `@@scale-lab-file <FileOutcome JSON>`, between the console lines of the tests.
+ * as it ends, `@@scale-lab-file <token> <FileOutcome JSON>` (protocol.ts), between the console lines.
  * Exits 0 whatever the verdicts; non-zero only when it could not run (bad arguments, missing files).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { LabBundle } from '../bundle.ts';
-import { runGradedFiles } from '../runner/index.ts';
-import { ALIVE_LINE, ERROR_PREFIX, FILE_PREFIX, HEARTBEAT_MS, MOUNTED, TAGGED_ENV } from '../protocol.ts';
+import type { OutputLine } from '../results.ts';
+import { runGraded } from '../runner/index.ts';
+import { keepRunningOnStrayErrors, sqlWasmFromBytes } from './node-host.ts';
+import { ALIVE_LINE, CHANNEL_ENV, ERROR_PREFIX, HEARTBEAT_MS, MOUNTED, outcomeLine, TAGGED_ENV } from '../protocol.ts';
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -20,6 +22,9 @@ function fail(message: string): never {
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const tagged = process.env[TAGGED_ENV] === '1';
+// Out of reach of the reader's code before any of it loads.
+const token = process.env[CHANNEL_ENV] ?? '';
+delete process.env[CHANNEL_ENV];
 
 const { values } = (() => {
   try {
@@ -49,50 +54,28 @@ const files = Object.fromEntries(
   }),
 );
 const kitCode = read(MOUNTED.kit).toString('utf8');
-// Compiled once; every test file's fresh kit instantiates it again.
-const wasm = read(MOUNTED.sqlWasm);
-let wasmModule: Promise<WebAssembly.Module> | undefined;
-
-/** Points a fresh kit's sql.js at the mounted .wasm, as the Worker does with its URL. */
-function configureKit(kit: { configureSqlWasm(config: Record<string, unknown>): void }): void {
-  const config: Record<string, unknown> = {
-    locateFile: (file: string) => join(here, file),
-    instantiateWasm(imports: WebAssembly.Imports, done: (instance: WebAssembly.Instance) => void) {
-      wasmModule ??= WebAssembly.compile(wasm);
-      wasmModule
-        .then((module) => WebAssembly.instantiate(module, imports))
-        .then(done, (err: unknown) => (config.onAbort as ((reason: string) => void) | undefined)?.(err instanceof Error ? err.message : String(err)));
-      return {};
-    },
-  };
-  kit.configureSqlWasm(config);
-}
+const configureKit = sqlWasmFromBytes(read(MOUNTED.sqlWasm), (file) => join(here, file));
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
-function log(stream: 'log' | 'error', text: string): void {
-  for (const line of text.split('\n')) {
-    if (stream === 'log') out(line);
-    else if (tagged) out(`${ERROR_PREFIX}${line}`);
-    else process.stderr.write(`${line}\n`);
-  }
+function log({ stream, text }: OutputLine): void {
+  if (stream === 'log') out(text);
+  else if (tagged) out(`${ERROR_PREFIX}${text}`);
+  else process.stderr.write(`${text}\n`);
 }
 
-// A promise the reader's code left rejected, or an exception thrown from a timer: shown with the
-// output and the run goes on, as in the Worker (Node would otherwise end the process).
-process.on('unhandledRejection', (reason) => log('error', `Unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`));
-process.on('uncaughtException', (err) => log('error', `Uncaught exception: ${err.stack ?? err.message}`));
+keepRunningOnStrayErrors();
 
 const heartbeat = tagged ? setInterval(() => out(ALIVE_LINE), HEARTBEAT_MS) : undefined;
 try {
-  await runGradedFiles({
+  await runGraded({
     kitCode,
     tests: bundle.tests,
     files,
     editable: bundle.lab.editable,
     testFiles: steps.map((s) => s.test),
     configureKit,
-    onFileDone: (outcome) => out(`${FILE_PREFIX}${JSON.stringify(outcome)}`),
-    onLog: ({ stream, text }) => log(stream, text),
+    onFileDone: (outcome) => out(outcomeLine(outcome, token)),
+    onOutput: (lines) => lines.forEach(log),
     ...(tagged ? { onTestDone: () => out(ALIVE_LINE) } : {}),
   });
 } catch (err) {

@@ -1,8 +1,10 @@
 /**
- * serve.mjs — `node serve.mjs [--port 3000] [--host 127.0.0.1]`, in the lab's folder of the
- * WebContainer: builds the lab's cluster from the reader's files (lab/), on the real clock, and
- * serves every HTTP node on its own port with the kit's node:http adapter: the entry node on
- * --port (default $PORT, else 3000), the others on the ports after it. Prints each client request.
+ * serve.mjs — `node serve.mjs [--port 3000] [--host 127.0.0.1] [--dir DIR]`, in the lab's folder of
+ * the WebContainer (or DIR laid out the same way, as `npm run lab -- <topic> --serve` does in its
+ * child process): builds the lab's cluster from the reader's files (lab/), on the real clock, through
+ * the runner's module loader (the same imports allowed, the same wall-clock guard), and serves every
+ * HTTP node on its own port with the kit's node:http adapter: the entry node on --port (default
+ * $PORT, else 3000), the others on the ports after it. Prints each client request.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,15 +14,15 @@ import * as kit from '@scale-lab/kit';
 import { serveCluster } from '@scale-lab/kit/node-http';
 import type { LabBundle } from '../bundle.ts';
 import { ENTRY_PORT, MOUNTED } from '../protocol.ts';
-import { createLabRequire } from './lab-modules.ts';
+import { ModuleLoader } from '../runner/loader.ts';
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
   process.exit(1);
 }
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-const { values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string' } } });
+const { values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string' }, dir: { type: 'string' } } });
+const here = values.dir ?? fileURLToPath(new URL('.', import.meta.url));
 const port = Number(values.port ?? process.env.PORT ?? ENTRY_PORT);
 if (!Number.isInteger(port) || port <= 0 || port > 65535) fail(`--port takes a port number, got ${values.port ?? process.env.PORT}.`);
 const host = values.host ?? '127.0.0.1';
@@ -39,15 +41,14 @@ const files = Object.fromEntries(
 const wasm = readFileSync(join(here, MOUNTED.sqlWasm));
 kit.configureSqlWasm({ wasmBinary: wasm.buffer.slice(wasm.byteOffset, wasm.byteOffset + wasm.byteLength) as ArrayBuffer });
 
-const labRequire = createLabRequire(files, { '@scale-lab/kit': { __esModule: true, ...kit } });
+const loader = new ModuleLoader({ kit: { __esModule: true, ...kit }, files, editable: bundle.lab.editable }, undefined, console);
 let cluster: kit.Cluster;
 try {
-  const mod = labRequire(spec.file) as Record<string, unknown>;
-  const create = mod[spec.export];
-  if (typeof create !== 'function') fail(`${spec.file} does not export ${spec.export}().`);
+  const create = loader.labFile(spec.file)[spec.export];
+  if (typeof create !== 'function') fail(`${spec.file} does not export ${spec.export}.`);
   cluster = (await (create as (options: kit.ClusterOptions) => kit.Cluster | Promise<kit.Cluster>)({ clock: 'real' }));
 } catch (err) {
-  fail(`The cluster could not be built from your files: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  fail(`The cluster could not be built from your files: ${err instanceof Error ? err.message : String(err)}`);
 }
 
 // The entry node on `port`, the others on the ports after it, in the cluster's order.

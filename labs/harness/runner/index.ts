@@ -1,17 +1,24 @@
 /**
- * The graded-test runner outside Vitest: runs a lab's bundled test files against the reader's files
- * with @vitest/runner and @vitest/expect, and reports each file as the Node reporter does
- * (scripts/lab-runner/reporter.ts), so verdicts can be compared across substrates.
+ * The one graded-test runner: every host (the CLI's child process, the browser Worker, the program
+ * mounted in WebContainer) calls `runGraded` on the same test bundle. It runs a lab's bundled test
+ * files against the reader's files with @vitest/runner and @vitest/expect, through one module loader
+ * (one allow-list of imports, the wall-clock guard), and reports each file, with failure text in the
+ * reader's terms and console output bounded and batched.
  *
  * Environment-neutral: no DOM and no Node built-ins, so the same code runs in a browser Worker,
  * in plain Node and in WebContainer. One run at a time per realm (the test runner's state is global).
  */
 import { startTests, type File, type Task, type Test } from '@vitest/runner';
-import type { FileOutcome, TestOutcome } from '../results.ts';
+import type { FileOutcome, OutputLine, TestOutcome } from '../results.ts';
+import { failureText } from './failure-text.ts';
 import { ModuleLoader, type ConsoleLike } from './loader.ts';
+import { clip, OutputLimiter, type OutputLimits } from './output-limit.ts';
 import { GradedTestRunner, vitestModule } from './vitest-shim.ts';
 
 export type { FileOutcome, TestOutcome } from '../results.ts';
+
+/** Characters kept of one failure message or load error: a 30 MB message must not reach a page whole. */
+export const MAX_MESSAGE_LENGTH = 4000;
 
 export interface GradedRunInput {
   /** CommonJS code of kit.js. */
@@ -29,8 +36,12 @@ export interface GradedRunInput {
   onFileDone?: (outcome: FileOutcome) => void;
   /** Called after each test, with its verdict: progress for a watchdog, or live results. */
   onTestDone?: (file: string, test: TestOutcome) => void;
-  /** Console output of the tests and the reader's code; without it, output goes to the real console. */
-  onLog?: (line: { stream: 'log' | 'error'; text: string }) => void;
+  /**
+   * Console output of the tests and the reader's code, in batches, bounded (see output-limit.ts);
+   * without it, output goes to the real console.
+   */
+  onOutput?: (lines: OutputLine[]) => void;
+  outputLimits?: Partial<OutputLimits>;
 }
 
 /** Vitest's full name of a test: its suites' names and its own, joined with " > ". */
@@ -54,14 +65,14 @@ export function testOutcome(test: Test): TestOutcome {
   else state = result.state === 'fail' ? 'failed' : result.state === 'pass' ? 'passed' : 'skipped';
   if (state === 'passed') return { name: fullName(test), passed: true };
   const errors = state === 'failed' ? (result?.errors ?? []) : undefined;
-  const message = errors?.map((e) => e.message).join('\n');
-  return { name: fullName(test), passed: false, message: message ?? `test ${state}` };
+  const message = errors?.map((e) => failureText(e.message, e.name === 'AssertionError')).join('\n');
+  return { name: fullName(test), passed: false, message: clip(message ?? `test ${state}`, MAX_MESSAGE_LENGTH) };
 }
 
 /** A file's verdict: its tests, and the errors outside any test (a file that could not load). */
 export function fileOutcome(path: string, file: File): FileOutcome {
   const errors = (file.result?.errors ?? []).map((e) => e.message);
-  return { file: path, tests: testsOf(file.tasks).map(testOutcome), ...(errors.length ? { error: errors.join('\n') } : {}) };
+  return { file: path, tests: testsOf(file.tasks).map(testOutcome), ...(errors.length ? { error: clip(errors.join('\n'), MAX_MESSAGE_LENGTH) } : {}) };
 }
 
 function formatArg(value: unknown): string {
@@ -77,21 +88,35 @@ function formatArg(value: unknown): string {
   return String(value);
 }
 
-function captureConsole(onLog: NonNullable<GradedRunInput['onLog']>): ConsoleLike {
-  const to = (stream: 'log' | 'error') => (...args: unknown[]) => onLog({ stream, text: args.map(formatArg).join(' ') });
+function captureConsole(output: OutputLimiter): ConsoleLike {
+  const to = (stream: 'log' | 'error') => (...args: unknown[]) => output.write(stream, args.map(formatArg).join(' '));
   return { log: to('log'), info: to('log'), debug: to('log'), warn: to('error'), error: to('error') };
 }
 
 let running = false;
+/** The output of the run in progress, for errors the host catches outside any test. */
+let currentOutput: OutputLimiter | undefined;
+
+/**
+ * A promise the reader's code left rejected, or an error thrown from one of its timers: shown with
+ * the run's output (bounded like the rest), as Vitest prints them, and the run goes on.
+ */
+export function reportStrayError(kind: 'Unhandled rejection' | 'Uncaught error', reason: unknown): void {
+  const text = `${kind}: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`;
+  if (currentOutput) currentOutput.write('error', clip(text, MAX_MESSAGE_LENGTH));
+  else globalThis.console.error(clip(text, MAX_MESSAGE_LENGTH));
+}
 
 /** Runs each test file in `testFiles`, in order, each with fresh modules; resolves with one outcome per file. */
-export async function runGradedFiles(input: GradedRunInput): Promise<FileOutcome[]> {
-  if (running) throw new Error('runGradedFiles: a graded run is already in progress in this realm');
+export async function runGraded(input: GradedRunInput): Promise<FileOutcome[]> {
+  if (running) throw new Error('runGraded: a graded run is already in progress in this realm');
   running = true;
+  const output = input.onOutput ? new OutputLimiter(input.onOutput, input.outputLimits) : undefined;
+  currentOutput = output;
   try {
     const vitest = vitestModule();
-    const console: ConsoleLike = input.onLog ? captureConsole(input.onLog) : globalThis.console;
-    const sources = { kitCode: input.kitCode, files: input.files, editable: input.editable };
+    const console: ConsoleLike = output ? captureConsole(output) : globalThis.console;
+    const sources = { kit: input.kitCode, files: input.files, editable: input.editable };
     const outcomes: FileOutcome[] = [];
     for (const path of input.testFiles) {
       const code = input.tests[path];
@@ -108,11 +133,15 @@ export async function runGradedFiles(input: GradedRunInput): Promise<FileOutcome
         const [file] = await startTests([`/${path}`], runner);
         outcome = fileOutcome(path, file!);
       }
+      // The file's output goes out before its verdict, so hosts show them in order.
+      output?.flush();
       outcomes.push(outcome);
       input.onFileDone?.(outcome);
     }
     return outcomes;
   } finally {
+    output?.end();
+    currentOutput = undefined;
     running = false;
   }
 }

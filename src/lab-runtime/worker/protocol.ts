@@ -25,7 +25,8 @@ export type FromWorker =
   | { type: 'ready' }
   /** Still working: a test ended (with its verdict) or a heartbeat. */
   | { type: 'progress'; id: number; file?: string; test?: TestOutcome }
-  | { type: 'log'; id: number; line: OutputLine }
+  /** Console output, batched and bounded by the runner. */
+  | { type: 'log'; id: number; lines: OutputLine[] }
   | { type: 'file'; id: number; outcome: FileOutcome }
   | { type: 'done'; id: number; outcomes: FileOutcome[] }
   /** The run could not happen (e.g. kit.js did not load); the Worker itself is fine. */
