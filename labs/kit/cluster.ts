@@ -15,10 +15,11 @@ import { HttpNode, HttpRouter, type NodeFactory, type Transport } from './compon
 import { StoreNode, storeClient } from './components/kv-store.ts';
 import { DatabaseNode, databaseClient } from './components/sql-database.ts';
 import { ReplicationGroup, type ReplicationOptions } from './components/replication.ts';
+import { QueueNode, TopicNode, queueClient, queueNode, topicClient, type QueueOptions } from './components/queue.ts';
 import type { KeyValueStore } from './kv.ts';
 import { Metrics } from './metrics.ts';
 import { CLIENT, Network, type LinkOptions } from './network.ts';
-import type { ClusterNode, NodeEnv, NodeState } from './node.ts';
+import type { ClusterNode, NodeEnv, NodeKind, NodeState } from './node.ts';
 import { WalDatabase, type SqlDatabase } from './wal.ts';
 import { generateLoad, type LoadOptions, type LoadReport, type LoadSender } from './load.ts';
 import { Client } from './clients.ts';
@@ -36,6 +37,8 @@ export interface ClusterOptions {
   /** Longest a single `run` may drive virtual time before it is stopped as a runaway (default 1 hour). */
   maxRunTime?: number;
 }
+
+const KIND_NAMES: Record<NodeKind, string> = { http: 'HTTP node', kv: 'key-value store', db: 'database', queue: 'queue', topic: 'topic' };
 
 /** A database's contents and capacity. */
 export interface DatabaseOptions extends CapacityOptions {
@@ -76,6 +79,8 @@ export class Cluster {
       fetch: (from, input, init) => this.#http.fetch(from, input, init),
       store: (from, name, limits) => storeClient(this.#env, from, name, limits),
       database: (from, name, limits) => databaseClient(this.#env, from, name, limits),
+      queue: (from, name, limits) => queueClient(this.#env, from, name, limits),
+      topic: (from, name, limits) => topicClient(this.#env, from, name, limits),
       log: (node, message) => this.log(node, message),
     };
   }
@@ -151,6 +156,23 @@ export class Cluster {
     return node;
   }
 
+  /** Adds a queue with SQS semantics (a dead-letter queue is a queue too: add it as well). */
+  addQueue(name: string, options: QueueOptions = {}): this {
+    this.#add(new QueueNode(name, this.#env, options));
+    return this;
+  }
+
+  /** Adds a topic that sends each published message to every queue in `subscribers`. */
+  addTopic(name: string, subscribers: string[]): this {
+    this.#add(new TopicNode(name, this.#env, subscribers));
+    return this;
+  }
+
+  /** Direct access to a queue, for tests: its stats and the bodies it holds; no cost, not counted. */
+  queue(name: string): Pick<QueueNode, 'stats' | 'bodies' | 'send'> {
+    return queueNode(this.#env, name, 'cluster');
+  }
+
   /** Direct access to a store's data, for tests and scenarios: no cost, no network, not counted. */
   store(name = 'kv'): KeyValueStore {
     const node = this.#network.find(name);
@@ -205,7 +227,7 @@ export class Cluster {
   /** Makes an HTTP node answer every request with `status` (default 500) without running its code. */
   fail(name: string, status = 500): void {
     const node = this.#node(name);
-    if (!(node instanceof HttpNode)) throw new Error(`fail() applies to HTTP nodes; ${name} is a ${node instanceof StoreNode ? 'key-value store' : 'database'}: use kill().`);
+    if (!(node instanceof HttpNode)) throw new Error(`fail() applies to HTTP nodes; ${name} is a ${KIND_NAMES[node.kind]}: use kill(), slow() or hang().`);
     node.fail(status);
     this.metrics.emit({ type: 'node', at: this.clock.now(), node: name, state: 'failing' });
   }

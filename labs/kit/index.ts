@@ -22,6 +22,8 @@ export type { RunResult, SqlClient, SqlClock, SqlErrorCode, SqlRow, SqlValue, Sq
 export { SqlDatabase, BUSY_TIMEOUT } from './wal.ts';
 export { ReplicationGroup } from './components/replication.ts';
 export type { ReplicaStatus, ReplicationOptions } from './components/replication.ts';
+export { QueueError } from './components/queue.ts';
+export type { QueueClient, QueueMessage, QueueOptions, QueueStats, ReceiveOptions, TopicClient } from './components/queue.ts';
 export { Metrics, percentile } from './metrics.ts';
 export type { ClusterEvent, ClusterEventListener, Gauge, NodeMetrics } from './metrics.ts';
 export type { LatencySummary, LoadInterval, LoadOptions, LoadRate, LoadReport } from './load.ts';

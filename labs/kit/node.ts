@@ -18,7 +18,7 @@ import type { Network } from './network.ts';
 export type NodeState = 'up' | 'killed' | 'failing' | 'slow' | 'hung';
 
 /** The kinds of node a cluster can hold; each is one component file. */
-export type NodeKind = 'http' | 'kv' | 'db';
+export type NodeKind = 'http' | 'kv' | 'db' | 'queue' | 'topic';
 
 export abstract class ClusterNode {
   abstract readonly kind: NodeKind;
