@@ -22,7 +22,8 @@ import { CLIENT, Network, type LinkOptions } from './network.ts';
 import type { ClusterNode, NodeEnv, NodeKind, NodeState } from './node.ts';
 import { WalDatabase, type SqlDatabase } from './wal.ts';
 import { generateLoad, type LoadOptions, type LoadReport, type LoadSender } from './load.ts';
-import { Client } from './clients.ts';
+import { Client, type ClientOptions } from './clients.ts';
+import { HttpCache, edgeFactory, type CacheOutcome, type EdgeOptions } from './components/http-cache.ts';
 import { deriveSeed, seededRandom } from './random.ts';
 
 export interface ClusterOptions {
@@ -61,6 +62,7 @@ export class Cluster {
   readonly #services: ContextServices;
   readonly #clients = new Map<string, Client>();
   readonly #groups = new Map<string, ReplicationGroup>();
+  readonly #caches = new Map<string, HttpCache>();
   readonly #loadRandom: () => number;
 
   constructor(options: ClusterOptions = {}) {
@@ -312,14 +314,40 @@ export class Cluster {
    * A named client outside the cluster, like a browser: its own cookies, its own name on the
    * network (links and partitions can single it out). The same name gives the same client.
    */
-  client(name: string): Client {
+  client(name: string, options: ClientOptions = {}): Client {
     let client = this.#clients.get(name);
     if (!client) {
       this.#network.addClient(name);
-      client = new Client(name, this.clock, (from, request) => this.run(() => this.#http.fetch(from, request)));
+      client = new Client(name, this.clock, (from, request) => this.run(() => this.#http.fetch(from, request)), options, this.#cacheCounted);
       this.#clients.set(name, client);
     }
     return client;
+  }
+
+  /** Counts a cache's answer for its node (an edge, or a client with a private cache) and tells listeners. */
+  readonly #cacheCounted = (node: string, key: string, outcome: CacheOutcome): void => {
+    const m = this.metrics.of(node);
+    if (outcome === 'hit' || outcome === 'stale' || outcome === 'revalidated') m.cacheHits++;
+    else if (outcome === 'miss') m.cacheMisses++;
+    this.metrics.emit({ type: 'cache', at: this.clock.now(), node, key, outcome });
+  };
+
+  /**
+   * Adds an edge node: an HTTP cache in front of `origin` that obeys the origin's caching headers as
+   * a shared cache does; `key` (the lab's code) may choose the cache key; `maxBytes` bounds it.
+   */
+  addEdge(name: string, options: EdgeOptions): HttpCache {
+    const cache = new HttpCache(this.clock, { shared: true, maxBytes: options.maxBytes });
+    this.addNode(name, edgeFactory(cache, options, this.#cacheCounted));
+    this.#caches.set(name, cache);
+    return cache;
+  }
+
+  /** The cache of an edge node: stats and purge. */
+  cache(name: string): HttpCache {
+    const cache = this.#caches.get(name);
+    if (!cache) throw new Error(`This cluster has no edge cache named "${name}".`);
+    return cache;
   }
 
   /**
