@@ -21,6 +21,7 @@ import { Metrics } from './metrics.ts';
 import { CLIENT, Network, type LinkOptions } from './network.ts';
 import type { ClusterNode, NodeEnv, NodeKind, NodeState } from './node.ts';
 import { WalDatabase, type SqlDatabase } from './wal.ts';
+import type { RegionMatrix, Resolver } from './regions.ts';
 import { generateLoad, type LoadOptions, type LoadReport, type LoadSender } from './load.ts';
 import { Client, type ClientOptions } from './clients.ts';
 import { HttpCache, edgeFactory, type CacheOutcome, type EdgeOptions } from './components/http-cache.ts';
@@ -63,6 +64,7 @@ export class Cluster {
   readonly #clients = new Map<string, Client>();
   readonly #groups = new Map<string, ReplicationGroup>();
   readonly #caches = new Map<string, HttpCache>();
+  #resolver: Resolver | undefined;
   readonly #loadRandom: () => number;
 
   constructor(options: ClusterOptions = {}) {
@@ -254,6 +256,58 @@ export class Cluster {
     if (this.#node(name).recover()) this.metrics.emit({ type: 'node', at: this.clock.now(), node: name, state: 'up' });
   }
 
+  // ---- regions and time ---------------------------------------------------------------------
+
+  /** Puts nodes in a region: links to other regions carry the regions' latency (see setRegionLatency). */
+  place(region: string, ...names: string[]): void {
+    for (const name of names) {
+      this.#node(name);
+      this.#network.place(name, region);
+    }
+  }
+
+  /** The region a node or client is in, or undefined. */
+  regionOf(name: string): string | undefined {
+    return this.#network.regionOf(name);
+  }
+
+  /** Replaces the round-trip times between regions (default: AWS_REGION_RTT, measured between AWS regions). */
+  setRegionLatency(matrix: RegionMatrix): void {
+    this.#network.setRegionLatency(matrix);
+  }
+
+  /** Kills every node in a region (a datacenter lost). */
+  killRegion(region: string): void {
+    for (const name of this.#network.inRegion(region)) if (this.#network.find(name)) this.kill(name);
+  }
+
+  /** Revives every node in a region. */
+  reviveRegion(region: string): void {
+    for (const name of this.#network.inRegion(region)) if (this.#network.find(name)) this.revive(name);
+  }
+
+  /** Cuts a region off from the rest of the network (its nodes and clients still talk among themselves). */
+  partitionRegion(region: string): void {
+    this.partition(this.#network.inRegion(region));
+  }
+
+  /**
+   * Lab code that answers clients' name lookups: which node a client (and its region) gets for a
+   * host name that is no node's, and for how long it may keep the answer (its TTL).
+   */
+  setResolver(resolver: Resolver | undefined): void {
+    this.#resolver = resolver;
+  }
+
+  /**
+   * Skews a node's clock: from now, its `ctx.now()` reads `offset` ms ahead of true time (negative:
+   * behind) and drifts by `drift` ms per ms (0.001: a second fast every 1,000 s). Timers and tests
+   * keep true time; `skew(name, {})` sets the clock right.
+   */
+  skew(name: string, skew: { offset?: number; drift?: number }): void {
+    this.#node(name).skew = { offset: skew.offset ?? 0, drift: skew.drift ?? 0, since: this.clock.now() };
+  }
+
   /** Sets latency or loss on the link between two nodes, both ways. */
   link(a: string, b: string, options: LinkOptions): void {
     this.#network.link(a, b, options);
@@ -318,7 +372,12 @@ export class Cluster {
     let client = this.#clients.get(name);
     if (!client) {
       this.#network.addClient(name);
-      client = new Client(name, this.clock, (from, request) => this.run(() => this.#http.fetch(from, request)), options, this.#cacheCounted);
+      client = new Client(name, this.clock, (from, request) => this.run(() => this.#http.fetch(from, request)), options, this.#cacheCounted, (host, asker) => {
+        // Node names need no resolving; other names go to the lab's resolver, if it has one.
+        if (this.#network.find(host) || !this.#resolver) return undefined;
+        return this.#resolver(host, { name: asker.name, region: asker.region });
+      });
+      if (options.region !== undefined) this.#network.place(name, options.region);
       this.#clients.set(name, client);
     }
     return client;

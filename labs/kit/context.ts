@@ -17,7 +17,7 @@ import type { SqlClient } from './sql.ts';
 export interface NodeContext {
   /** This node's host name, e.g. `app-1`. */
   readonly name: string;
-  /** Milliseconds of cluster time: virtual under test, real when served on ports. Use instead of Date.now(). */
+  /** Milliseconds of this node's clock: cluster time, unless the test skewed it. Use instead of Date.now(). */
   now(): number;
   /** Waits `ms` of cluster time. Use instead of setTimeout in a promise. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
@@ -99,7 +99,7 @@ export function createContext(node: ClusterNode, services: ContextServices): Nod
   let db: SqlClient | undefined;
   return {
     name: node.name,
-    now: () => clock.now(),
+    now: () => node.localTime(clock.now()),
     sleep: (ms, signal) => clock.sleep(ms, signal ? AbortSignal.any([life, signal]) : life),
     setTimeout: (fn, ms) => owned(clock.setTimeout(fn, ms)),
     setInterval: (fn, ms) => owned(clock.setInterval(fn, ms)),

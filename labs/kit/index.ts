@@ -29,6 +29,8 @@ export type { ClusterEvent, ClusterEventListener, Gauge, NodeMetrics } from './m
 export type { LatencySummary, LoadInterval, LoadOptions, LoadRate, LoadReport } from './load.ts';
 export { Client } from './clients.ts';
 export type { ClientOptions } from './clients.ts';
+export { AWS_REGION_RTT } from './regions.ts';
+export type { Asker, RegionMatrix, Resolution, Resolver } from './regions.ts';
 export { HttpCache, defaultCacheKey } from './components/http-cache.ts';
 export type { CacheOutcome, CacheStats, EdgeOptions } from './components/http-cache.ts';
 export { CookieJar } from './cookies.ts';
