@@ -7,6 +7,8 @@ import rehypeMermaid from 'rehype-mermaid';
 import rehypeDiagramThemes, { rehypeDiagramStylesOutOfSvg } from './src/markdown/diagram-themes.ts';
 import checkLinks from './src/integrations/check-links.ts';
 import hostingFiles from './src/integrations/hosting-files.ts';
+import monacoTsLibs from './src/integrations/monaco-ts-libs.ts';
+import { EDITOR_TS_LIBS } from './src/components/lab/editor-libs.ts';
 import { ISOLATION_HEADERS } from './src/hosting/headers.ts';
 
 
@@ -93,8 +95,9 @@ export default defineConfig({
     syntaxHighlight: { type: 'shiki', excludeLangs: ['mermaid'] },
   },
   vite: {
-    plugins: [monacoCssOnDemand()],
-    worker: { format: 'es' },
+    plugins: [monacoCssOnDemand(), monacoTsLibs(EDITOR_TS_LIBS)],
+    // Workers are bundled on their own: Monaco's TypeScript worker needs the lib plugin there too.
+    worker: { format: 'es', plugins: () => [monacoTsLibs(EDITOR_TS_LIBS)] },
     define: { 'import.meta.env.SCALE_LAB_DIAGRAMS_IN_BROWSER': JSON.stringify(!chromium) },
   },
   integrations: [
