@@ -3,7 +3,8 @@
  *
  * Proves every grader: for each lab, the solution passes every step, the starter fails every step
  * with a test failure (not a load error), and each mistake fixture (mistakes/<id>.json, edits to the
- * solution) fails the step it targets with a message that names it. A fixture whose edits do not
+ * solution) passes every step before the one it targets and fails that step with a message that names
+ * it; no two fixtures of a lab share a message phrase. A fixture whose edits do not
  * apply (a `find` that does not occur exactly once) fails loudly. No failure message may carry
  * matcher noise. Also checks that graded tests keep to the API every host runs.
  * --fixtures DIR adds fixtures kept elsewhere, in the same format: DIR/<lab>/<id>.json.
@@ -59,7 +60,11 @@ async function checkMistake(lab: LabFolder, mistake: Mistake, shownAs: string): 
     return report(false, what, [(err as Error).message]);
   }
   const result = await run(lab, files);
-  const step = result.steps.find((s) => s.id === mistake.step)!;
+  // A fixture for step N must get past steps 1..N-1, or it proves nothing about step N's grader.
+  const target = result.steps.findIndex((s) => s.id === mistake.step);
+  const failedBefore = result.steps.slice(0, target).filter((s) => !s.passed);
+  report(failedBefore.length === 0, `${lab.name}: ${shownAs} passes every step before ${mistake.step}`, failedBefore.map((s) => `${s.id}: ${s.error ?? s.tests.filter((t) => !t.passed).map((t) => t.message).join('\n')}`));
+  const step = result.steps[target]!;
   const messages = step.tests.filter((t) => !t.passed).map((t) => t.message ?? '');
   const named = messages.some((m) => m.includes(mistake.message));
   report(!step.passed && named, what, [
@@ -86,6 +91,9 @@ for (const lab of allLabs().filter((l) => only.length === 0 || only.some((o) => 
   const noise = noisy(starter);
   report(noise.length === 0, `${lab.name}: the starter's failure messages read without matcher noise`, noise);
 
+  // Each fixture's phrase names its own mistake: no two share one, and none contains another's.
+  const clashes = lab.mistakes.flatMap((a) => lab.mistakes.filter((b) => a !== b && b.message.includes(a.message)).map((b) => `"${a.message}" (${a.id}) is also in ${b.id}'s "${b.message}"`));
+  report(clashes.length === 0, `${lab.name}: every fixture's message phrase is its own`, clashes);
   for (const mistake of lab.mistakes) await checkMistake(lab, mistake, `mistakes/${mistake.id}.json`);
   if (extraDir !== undefined) {
     const dir = join(extraDir, lab.name);
