@@ -4,6 +4,7 @@
  * (queries it sent, key-value reads it made and whether they hit), and its capacity's gauges.
  */
 import type { CapacityMetrics } from './capacity.ts';
+import type { FailureKind } from './failures.ts';
 
 export interface NodeMetrics extends CapacityMetrics {
   /** HTTP requests this node received (HTTP nodes), or operations it served (store, database). */
@@ -20,14 +21,20 @@ export interface NodeMetrics extends CapacityMetrics {
   kvOps: number;
   /** Key-value reads (GET): received (store) or sent. */
   kvReads: number;
-  /** Reads that found a value. */
+  /** Reads that found a value, in a store declared a cache; answers from an HTTP cache (edge, client). */
   cacheHits: number;
-  /** Reads that found nothing. */
+  /** Reads that found nothing, in a store declared a cache; HTTP cache misses. */
   cacheMisses: number;
 }
 
 export type ClusterEvent =
   | { type: 'request'; at: number; from: string; node: string; method: string; path: string; status: number; latency: number }
+  /** A request left `from` for `to` (every HTTP call: clients, balancers, edges). */
+  | { type: 'sent'; at: number; from: string; to: string; method: string; path: string }
+  /** Its answer came back to `from`. */
+  | { type: 'answered'; at: number; from: string; to: string; method: string; path: string; status: number; start: number; end: number }
+  /** It got no answer: `kind` says why (refused, reset, timeout, unknown-host), or undefined for another error. */
+  | { type: 'failed'; at: number; from: string; to: string; method: string; path: string; kind: FailureKind | undefined; message: string; start: number; end: number }
   | { type: 'query'; at: number; from: string; node: string; sql: string }
   | { type: 'kv'; at: number; from: string; node: string; command: string; key: string; hit?: boolean }
   | { type: 'node'; at: number; node: string; state: 'up' | 'killed' | 'failing' | 'slow' | 'hung' | 'restarted' }
@@ -56,8 +63,12 @@ function emptyMetrics(): NodeMetrics {
 
 /** The value below which `p` percent of the samples fall (nearest-rank). 0 with no samples. */
 export function percentile(samples: readonly number[], p: number): number {
-  if (samples.length === 0) return 0;
-  const sorted = [...samples].sort((a, b) => a - b);
+  return percentileOfSorted([...samples].sort((a, b) => a - b), p);
+}
+
+/** `percentile` of samples already sorted in ascending order (sort once, read several). */
+export function percentileOfSorted(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
 }
@@ -107,6 +118,11 @@ export class Metrics {
   on(listener: ClusterEventListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** Whether anyone listens: emitters build an event only then, so an unobserved run pays nothing. */
+  get listening(): boolean {
+    return this.#listeners.size > 0;
   }
 
   emit(event: ClusterEvent): void {

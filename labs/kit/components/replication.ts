@@ -172,6 +172,7 @@ export class ReplicationGroup {
 
   /** Makes `member` take writes and log its commits. */
   #lead(member: Member): void {
+    member.node.role = 'primary';
     const wal = member.node.wal;
     wal.readOnly = false;
     wal.onCommit = (writes) => {
@@ -184,6 +185,7 @@ export class ReplicationGroup {
   }
 
   #follow(member: Member, source: Member): void {
+    member.node.role = 'replica';
     member.source = source;
     member.acknowledged = Math.min(member.acknowledged, member.received);
     member.sent = member.received;
@@ -278,6 +280,7 @@ export class ReplicationGroup {
   }
 
   #emit(member: Member): void {
+    if (!this.#env.metrics.listening) return;
     this.#env.metrics.emit({
       type: 'replication', at: this.#env.clock.now(), node: member.node.name, primary: member.source?.node.name ?? member.node.name, received: member.received, applied: member.applied,
     });
