@@ -5,8 +5,11 @@ import starlight from '@astrojs/starlight';
 import { unified } from '@astrojs/markdown-remark';
 import rehypeMermaid from 'rehype-mermaid';
 import rehypeDiagramThemes, { rehypeDiagramStylesOutOfSvg } from './src/markdown/diagram-themes.ts';
+import { focusableCodeBlocks } from './src/markdown/focusable-code-blocks.ts';
 import checkLinks from './src/integrations/check-links.ts';
 import hostingFiles from './src/integrations/hosting-files.ts';
+import monacoTsLibs from './src/integrations/monaco-ts-libs.ts';
+import { EDITOR_TS_LIBS } from './src/components/lab/editor-libs.ts';
 import { ISOLATION_HEADERS } from './src/hosting/headers.ts';
 
 
@@ -93,8 +96,9 @@ export default defineConfig({
     syntaxHighlight: { type: 'shiki', excludeLangs: ['mermaid'] },
   },
   vite: {
-    plugins: [monacoCssOnDemand()],
-    worker: { format: 'es' },
+    plugins: [monacoCssOnDemand(), monacoTsLibs(EDITOR_TS_LIBS)],
+    // Workers are bundled on their own: Monaco's TypeScript worker needs the lib plugin there too.
+    worker: { format: 'es', plugins: () => [monacoTsLibs(EDITOR_TS_LIBS)] },
     define: { 'import.meta.env.SCALE_LAB_DIAGRAMS_IN_BROWSER': JSON.stringify(!chromium) },
   },
   integrations: [
@@ -102,10 +106,12 @@ export default defineConfig({
       title: 'Scale Lab',
       description: 'How a web service grows from one server to many datacenters, by building it: an interactive course in TypeScript.',
       customCss: ['./src/styles/course.css'],
+      expressiveCode: { plugins: [focusableCodeBlocks()] },
       components: { MarkdownContent: './src/components/MarkdownContent.astro', Sidebar: './src/components/Sidebar.astro' },
       sidebar: [
         { label: 'Start here', items: [{ label: 'About this course', link: '/' }] },
         { label: 'Chapters', items: [{ autogenerate: { directory: 'chapters' } }] },
+        { label: 'Reference', items: [{ label: 'Numbers to know', link: 'reference/numbers/' }] },
         {
           label: 'Your progress',
           items: [

@@ -1,8 +1,9 @@
 /**
  * How the site owner chooses where readers' code runs, from the environment at build time:
  *
- * - `PUBLIC_LAB_RUNTIME`: `auto` (default: WebContainer when it can start, else the browser Worker),
- *   `worker`, or `webcontainer` (try WebContainer even where `auto` would not; still falls back).
+ * - `PUBLIC_LAB_RUNTIME`: `auto` (default: the browser Worker at once, and WebContainer, booted in
+ *   the background where the page can host it, from the next run once it has started), `worker`, or
+ *   `webcontainer` (wait for WebContainer, even where `auto` would not try it; still falls back).
  * - `PUBLIC_WEBCONTAINER_API_KEY`: the StackBlitz key WebContainer needs on any origin other than
  *   localhost. Public by nature: it ends up in the page.
  */

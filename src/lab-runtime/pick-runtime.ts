@@ -1,7 +1,9 @@
 /**
  * Chooses where the reader's code runs: real Node in a WebContainer when it can start, otherwise the
- * browser Worker, which gives the same verdicts. When the Worker is used in place of WebContainer the
- * reader gets one plain sentence saying why, and that everything still works.
+ * browser Worker, which gives the same verdicts. The reader never waits on WebContainer unless they
+ * asked for it (`webcontainer`): with `auto` the lab opens on the Worker at once and WebContainer
+ * boots in the background, taking over from the next run if it starts. When the Worker is used
+ * because WebContainer cannot run on the page, the reader gets one plain sentence saying why.
  */
 import type { RuntimePolicy } from './config.ts';
 import { RuntimeError, type LabRuntime } from './runtime.ts';
@@ -48,7 +50,16 @@ export interface PickedRuntime {
   runtime: LabRuntime;
   /** Why the Worker runs the code when WebContainer was wanted; absent otherwise. */
   notice?: string;
+  /**
+   * With `auto` on a page that can host WebContainer: boots it (call this once the lab is usable, so
+   * the boot never competes with opening). Resolves to the booted runtime, or to undefined when it
+   * could not start; never rejects, since a failed background boot costs the reader nothing.
+   */
+  bootInBackground?: () => Promise<LabRuntime | undefined>;
 }
+
+/** The sentence shown when WebContainer, booted in the background, takes over from the next run. */
+export const WEBCONTAINER_READY_NOTICE = 'Real Node (WebContainer) has started in the background: your next run uses it, with the same tests and verdicts.';
 
 /** localhost, 127.0.0.1, [::1] and *.localhost: where WebContainer boots without an API key. */
 export function isLocalOrigin(origin: string): boolean {
@@ -95,16 +106,25 @@ export async function pickRuntime(options: PickRuntimeOptions): Promise<PickedRu
   if (options.policy === 'worker') return { runtime: options.createWorker() };
 
   const local = isLocalOrigin(options.origin);
+  // A WebContainer that starts after we gave up on it is freed, not left running beside the Worker.
+  const boot = () => withTimeout(Promise.resolve().then(() => options.createWebContainer()), options.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS, (late) => late.dispose());
+
   if (options.policy === 'auto') {
     if (!options.isolated) return { runtime: options.createWorker(), notice: RUNTIME_NOTICES.notIsolated };
     if (!local && !options.apiKey) return { runtime: options.createWorker(), notice: RUNTIME_NOTICES.needsApiKey };
+    return {
+      runtime: options.createWorker(),
+      bootInBackground: () =>
+        boot().catch((err: unknown) => {
+          console.info(`Scale Lab: WebContainer did not start in the background, so the lab stays on the Worker (${err instanceof Error ? err.message : String(err)}).`);
+          return undefined;
+        }),
+    };
   }
 
+  // `webcontainer`: the reader asked for real Node, so wait for it, and fall back only if it cannot start.
   try {
-    const booting = Promise.resolve().then(() => options.createWebContainer());
-    // A WebContainer that starts after we gave up on it is freed, not left running beside the Worker.
-    const runtime = await withTimeout(booting, options.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS, (late) => late.dispose());
-    return { runtime };
+    return { runtime: await boot() };
   } catch (err) {
     return { runtime: options.createWorker(), notice: bootFailureNotice(err, { isolated: options.isolated, local, apiKey: options.apiKey }) };
   }

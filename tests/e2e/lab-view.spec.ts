@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import type { LabResult } from '../../src/lab-runtime/results.ts';
+import type { LabResult } from '../../labs/harness/results.ts';
 
 /** The lab page driven through a fake runtime (src/test-pages/lab-view.astro): page logic only. */
 const PAGE = 'e2e/lab-view/';
@@ -149,9 +149,9 @@ test('with real ports, the cluster starts with a preview of its entry node and i
   await expect(lab.getByTestId('lab-cluster-start')).toHaveText('Start the cluster');
 });
 
-test('without real ports (the Worker), there is no cluster button', async ({ page }) => {
+test('without real ports (the Worker), the cluster button is hidden', async ({ page }) => {
   const lab = await open(page);
-  await expect(lab.getByTestId('lab-cluster-start')).toHaveCount(0);
+  await expect(lab.getByTestId('lab-cluster-start')).toBeHidden();
 });
 
 test('a new site version that leaves the starter as it was raises no notice', async ({ page }) => {
@@ -170,4 +170,27 @@ test('a new site version that leaves the starter as it was raises no notice', as
   lab = await open(page);
   await expect(lab.locator('textarea[data-file="balancer.ts"]')).toHaveValue('// mine');
   await expect(lab.getByTestId('lab-starter-changed')).toHaveCount(0);
+});
+
+test('a runtime that starts in the background is announced in one sentence and takes over from the next run', async ({ page }) => {
+  await page.goto(`${PAGE}?upgrade`);
+  const lab = page.getByTestId('lab');
+  await expect(lab).toHaveAttribute('data-ready', 'true');
+  await expect(lab).toHaveAttribute('data-runtime', 'worker');
+  await expect(lab.getByTestId('lab-cluster-start')).toBeHidden();
+  await lab.locator('textarea[data-file="app.ts"]').evaluate((el: HTMLTextAreaElement) => {
+    el.value = '// typed before the switch';
+    el.dispatchEvent(new Event('input'));
+  });
+  await page.evaluate(() => (window as unknown as { __upgrade: () => void }).__upgrade());
+  await expect(lab.getByTestId('lab-runtime-ready')).toHaveText('The background runtime has started: your next run uses it.');
+  await expect(lab).toHaveAttribute('data-runtime', 'worker');
+  await script(page, { result: failing('x') });
+  await lab.getByTestId('lab-run').click();
+  await expect(lab.locator('[data-step="round-robin"]')).toHaveAttribute('data-status', 'passed');
+  await expect(lab).toHaveAttribute('data-runtime', 'webcontainer');
+  await expect(lab.getByTestId('lab-runtime')).toHaveText('Runs on Node in your browser (WebContainer)');
+  await expect(lab.getByTestId('lab-cluster-start')).toBeVisible();
+  const runs = await page.evaluate(() => (window as unknown as { __fake: { runs: { files: Record<string, string> }[] } }).__fake.runs);
+  expect(runs.at(-1)!.files['app.ts']).toBe('// typed before the switch');
 });

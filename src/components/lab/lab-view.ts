@@ -3,12 +3,14 @@
  * Reveal solution. It talks to the code runner only through the LabRuntime interface, and to the
  * editor only through LabEditor, so tests can hand it fakes.
  */
-import type { LabBundle } from '../../lab-runtime/bundle.ts';
-import type { StepResult } from '../../lab-runtime/results.ts';
+import type { LabBundle } from '../../../labs/harness/bundle.ts';
+import type { StepResult } from '../../../labs/harness/results.ts';
 import { RuntimeError, type LabRuntime, type OutputLine } from '../../lab-runtime/runtime.ts';
 import type { LabEditsStore } from '../../storage/lab-edits.ts';
+import { DEFAULT_LAB_LAYOUT, LAB_LAYOUT_LIMITS, type LabLayoutStore } from '../../storage/lab-layout.ts';
 import { h } from './dom.ts';
 import type { LabEditor } from './editor.ts';
+import { createSplitter } from './splitter.ts';
 
 export type StepStatus = 'idle' | 'running' | 'passed' | 'failed';
 
@@ -25,6 +27,8 @@ export interface LabViewOptions {
   confirm?: (message: string) => boolean;
   /** Called whenever a step's status changes (progress tracking listens here). */
   onStepStatus?: (stepId: string, status: StepStatus) => void;
+  /** Where the sizes of the workspace's regions are remembered (defaults, forgotten, without it). */
+  layout?: LabLayoutStore;
 }
 
 const RUNTIME_LABEL = { worker: 'Runs in this browser tab (Worker)', webcontainer: 'Runs on Node in your browser (WebContainer)' } as const;
@@ -45,7 +49,11 @@ export class LabView {
   readonly #readOnly: string[];
   readonly #files: string[];
   #editor!: LabEditor;
+  #runtime: LabRuntime;
+  /** A runtime that started in the background (WebContainer), waiting to take over at the next run. */
+  #nextRuntime: LabRuntime | undefined;
   #current = '';
+  #started = false;
   #run: AbortController | undefined;
   #closeDiff: (() => void) | undefined;
   #cluster: { stop(): Promise<void> } | undefined;
@@ -60,14 +68,22 @@ export class LabView {
   readonly #diffPanel: HTMLElement;
   readonly #runButton: HTMLButtonElement;
   readonly #preview: HTMLElement;
+  readonly #runtimeLabel: HTMLElement;
+  /** Kept for the live picture of the reader's cluster: empty and hidden until something draws in it. */
+  readonly clusterRegion: HTMLElement;
+  readonly #clusterButton: HTMLButtonElement;
 
   constructor(options: LabViewOptions) {
     this.#o = options;
+    this.#runtime = options.runtime;
     const { bundle } = options;
     this.#files = [...bundle.lab.editable, ...Object.keys(bundle.starter).filter((f) => !bundle.lab.editable.includes(f)).sort()];
     this.#readOnly = this.#files.filter((f) => !bundle.lab.editable.includes(f));
 
-    this.#runButton = h('button', { type: 'button', class: 'lab-primary', 'data-testid': 'lab-run', 'aria-keyshortcuts': 'Control+Enter Meta+Enter', onclick: () => void this.run() }, 'Run tests');
+    this.#clusterButton = h('button', { type: 'button', 'data-testid': 'lab-cluster-start', hidden: !options.runtime.startCluster, onclick: (e: Event) => void this.toggleCluster(e.currentTarget as HTMLButtonElement) }, 'Start the cluster');
+    this.#runtimeLabel = h('span', { class: 'lab-runtime', 'data-testid': 'lab-runtime' }, RUNTIME_LABEL[options.runtime.kind]);
+    // Disabled until the editor and the runtime are up (start()).
+    this.#runButton = h('button', { type: 'button', class: 'lab-primary', 'data-testid': 'lab-run', 'aria-keyshortcuts': 'Control+Enter Meta+Enter', disabled: true, onclick: () => void this.run() }, 'Run tests');
     const toolbar = h(
       'div',
       { class: 'lab-toolbar', role: 'toolbar', 'aria-label': 'Lab actions' },
@@ -75,10 +91,8 @@ export class LabView {
       h('span', { class: 'lab-shortcut', 'aria-hidden': 'true' }, 'Ctrl/⌘ + Enter'),
       h('button', { type: 'button', 'data-testid': 'lab-reveal', onclick: () => this.revealSolution() }, 'Reveal solution'),
       h('button', { type: 'button', 'data-testid': 'lab-reset', onclick: () => this.reset() }, 'Reset'),
-      options.runtime.startCluster
-        ? h('button', { type: 'button', 'data-testid': 'lab-cluster-start', onclick: (e: Event) => void this.toggleCluster(e.currentTarget as HTMLButtonElement) }, 'Start the cluster')
-        : null,
-      h('span', { class: 'lab-runtime', 'data-testid': 'lab-runtime' }, RUNTIME_LABEL[options.runtime.kind]),
+      this.#clusterButton,
+      this.#runtimeLabel,
     );
     this.#preview = h('div', { class: 'lab-preview', hidden: true });
     this.#notices = h('div', { class: 'lab-notices' });
@@ -118,18 +132,25 @@ export class LabView {
       this.#steps.set(step.id, { item, status, details, hints, hintButton, shown: 0 });
     }
 
-    this.#workbench = h(
-      'div',
-      { class: 'lab-workbench' },
-      toolbar,
-      this.#notices,
-      this.#error,
-      this.#live,
-      h('div', { class: 'lab-columns' },
-        h('div', { class: 'lab-code' }, this.#tabs, this.#editorHost, tabHint, this.#diffPanel, this.#preview),
-        h('div', { class: 'lab-side' }, h('h4', {}, 'Steps'), stepList, h('h4', {}, 'Console'), this.#output),
-      ),
+    this.clusterRegion = h('section', { class: 'lab-cluster-region', 'data-testid': 'lab-cluster-region', 'aria-label': 'Your cluster', hidden: true });
+    // Files and editor on one side; steps, then console and cluster on the other. The separators
+    // only show in the workspace (CSS); in the page everything stacks in one column.
+    const sizes = options.layout?.load() ?? DEFAULT_LAB_LAYOUT;
+    const codeId = `${bundle.name}-code`;
+    const stepsId = `${bundle.name}-steps`;
+    const columns = h('div', { class: 'lab-columns' });
+    const side = h('div', { class: 'lab-side' });
+    side.append(
+      h('div', { class: 'lab-side-steps', id: stepsId }, h('h4', {}, 'Steps'), stepList),
+      createSplitter({ container: side, variable: '--lab-steps-height', orientation: 'horizontal', label: 'Resize the steps and the console', controls: stepsId, limits: LAB_LAYOUT_LIMITS.stepsHeight, value: sizes.stepsHeight, onChange: (stepsHeight) => options.layout?.update({ stepsHeight }) }),
+      h('div', { class: 'lab-side-run' }, h('h4', {}, 'Console'), this.#output, this.clusterRegion),
     );
+    columns.append(
+      h('div', { class: 'lab-code', id: codeId }, this.#tabs, this.#editorHost, tabHint, this.#diffPanel, this.#preview),
+      createSplitter({ container: columns, variable: '--lab-code-width', orientation: 'vertical', label: 'Resize the editor and the steps', controls: codeId, limits: LAB_LAYOUT_LIMITS.codeWidth, value: sizes.codeWidth, onChange: (codeWidth) => options.layout?.update({ codeWidth }) }),
+      side,
+    );
+    this.#workbench = h('div', { class: 'lab-workbench' }, toolbar, this.#notices, this.#error, this.#live, columns);
     options.root.querySelector('.lab-steps')?.remove();
     options.root.querySelector('[data-testid="lab-open"]')?.remove();
     options.root.append(this.#workbench);
@@ -172,8 +193,43 @@ export class LabView {
       (this.#tabs.querySelector(`[data-file="${file}"]`) as HTMLElement).focus();
     });
     this.show(bundle.lab.editable[0]!);
-    await this.#o.runtime.mount(bundle, this.#allFiles());
-    this.#o.root.dataset.runtime = this.#o.runtime.kind;
+    // A frame first: the editor paints and takes keystrokes before the runtime starts loading.
+    await new Promise((resolve) => requestAnimationFrame(resolve));
+    await this.#runtime.mount(bundle, this.#allFiles());
+    this.#o.root.dataset.runtime = this.#runtime.kind;
+    this.#started = true;
+    this.#runButton.disabled = false;
+  }
+
+  /**
+   * Takes a runtime that is starting in the background (WebContainer under `auto`). Once it is up,
+   * the reader's files are mounted in it and the reader is told, in one sentence, that the next run
+   * uses it; the current run, if any, finishes where it started. If it never starts, nothing changes.
+   */
+  async offerRuntime(starting: Promise<LabRuntime | undefined>, notice: string): Promise<void> {
+    const next = await starting;
+    if (!next) return;
+    try {
+      await next.mount(this.#o.bundle, this.#allFiles());
+    } catch (err) {
+      console.info(`Scale Lab: ${next.kind} started but could not take the lab (${(err as Error).message}); staying on ${this.#runtime.kind}.`);
+      next.dispose();
+      return;
+    }
+    this.#nextRuntime = next;
+    this.#notice(notice).dataset.testid = 'lab-runtime-ready';
+  }
+
+  /** Moves to the runtime that started in the background, between runs (never under a running cluster). */
+  #switchRuntime(): void {
+    const next = this.#nextRuntime;
+    if (!next || this.#cluster) return;
+    this.#nextRuntime = undefined;
+    this.#runtime.dispose();
+    this.#runtime = next;
+    this.#runtimeLabel.textContent = RUNTIME_LABEL[next.kind];
+    this.#clusterButton.hidden = !next.startCluster;
+    this.#o.root.dataset.runtime = next.kind;
   }
 
   show(file: string): void {
@@ -259,9 +315,11 @@ export class LabView {
 
   /** Runs the graded tests (all steps, or the given ones) against the editor's current files. */
   async run(stepIds?: string[]): Promise<void> {
+    if (!this.#started) return;
     this.#run?.abort();
     const run = new AbortController();
     this.#run = run;
+    this.#switchRuntime();
     const ids = stepIds ?? this.#o.bundle.lab.steps.map((s) => s.id);
     this.#error.hidden = true;
     this.#output.replaceChildren();
@@ -269,8 +327,8 @@ export class LabView {
     this.#runButton.disabled = true;
     this.#live.textContent = 'Running the tests…';
     try {
-      for (const [file, text] of Object.entries(this.#allFiles())) await this.#o.runtime.update(file, text);
-      const result = await this.#o.runtime.runTests({
+      for (const [file, text] of Object.entries(this.#allFiles())) await this.#runtime.update(file, text);
+      const result = await this.#runtime.runTests({
         steps: stepIds,
         signal: run.signal,
         onOutput: (line) => this.#appendOutput(line),
@@ -341,7 +399,7 @@ export class LabView {
 
   /** Starts the lab's cluster on real ports (WebContainer) with a preview of its entry node, or stops it. */
   async toggleCluster(button: HTMLButtonElement): Promise<void> {
-    const start = this.#o.runtime.startCluster;
+    const start = this.#runtime.startCluster;
     if (!start) return;
     button.disabled = true;
     try {
@@ -353,9 +411,9 @@ export class LabView {
         button.textContent = 'Start the cluster';
         return;
       }
-      for (const [file, text] of Object.entries(this.#allFiles())) await this.#o.runtime.update(file, text);
+      for (const [file, text] of Object.entries(this.#allFiles())) await this.#runtime.update(file, text);
       this.#output.replaceChildren();
-      const running = await start.call(this.#o.runtime, { onOutput: (line) => this.#appendOutput(line) });
+      const running = await start.call(this.#runtime, { onOutput: (line) => this.#appendOutput(line) });
       this.#cluster = running;
       button.textContent = 'Stop the cluster';
       if (running.url) {
@@ -378,6 +436,7 @@ export class LabView {
     this.#run?.abort();
     this.#closeDiff?.();
     this.#editor?.dispose();
-    this.#o.runtime.dispose();
+    this.#runtime.dispose();
+    this.#nextRuntime?.dispose();
   }
 }

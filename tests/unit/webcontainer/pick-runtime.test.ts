@@ -75,15 +75,25 @@ describe('policy worker', () => {
 });
 
 describe('policy auto', () => {
-  test('isolated localhost page: WebContainer, no notice', async () => {
-    const { options, calls, webcontainer } = setup();
-    expect(await pickRuntime(options)).toEqual({ runtime: webcontainer });
-    expect(calls).toEqual({ worker: 0, webcontainer: 1 });
+  test('isolated localhost page: the Worker at once, no notice, WebContainer booted only when asked, in the background', async () => {
+    const { options, calls, worker, webcontainer } = setup();
+    const picked = await pickRuntime(options);
+    expect(picked.runtime).toBe(worker);
+    expect(picked.notice).toBeUndefined();
+    expect(calls).toEqual({ worker: 1, webcontainer: 0 });
+    expect(await picked.bootInBackground!()).toBe(webcontainer);
+    expect(calls.webcontainer).toBe(1);
   });
 
-  test('isolated page on a domain with an API key: WebContainer', async () => {
+  test('opening does not wait on a boot that never settles', async () => {
+    const { options, worker } = setup({ boot: () => new Promise(() => {}) });
+    const picked = await pickRuntime(options);
+    expect(picked.runtime).toBe(worker);
+  });
+
+  test('isolated page on a domain with an API key: WebContainer in the background', async () => {
     const { options, webcontainer } = setup({ origin: 'https://scale-lab.example', apiKey: 'wc_api_1' });
-    expect((await pickRuntime(options)).runtime).toBe(webcontainer);
+    expect(await (await pickRuntime(options)).bootInBackground!()).toBe(webcontainer);
   });
 
   test('page not isolated: the Worker, without trying to boot, and the sentence why', async () => {
@@ -98,21 +108,21 @@ describe('policy auto', () => {
     expect(calls.webcontainer).toBe(0);
   });
 
-  test('boot fails: the Worker, with the reason', async () => {
-    const { options, worker } = setup({ boot: () => Promise.reject(new RuntimeError('Unable to create more instances', 'boot')) });
-    expect(await pickRuntime(options)).toEqual({ runtime: worker, notice: RUNTIME_NOTICES.bootFailed('unable to create more instances') });
+  test('a background boot that fails or times out costs nothing: undefined, no notice', async () => {
+    for (const boot of [() => Promise.reject(new RuntimeError('Unable to create more instances', 'boot')), () => Promise.reject(new BootTimeoutError(20))]) {
+      const { options, worker } = setup({ boot });
+      const picked = await pickRuntime(options);
+      expect(picked.runtime).toBe(worker);
+      expect(picked.notice).toBeUndefined();
+      expect(await picked.bootInBackground!()).toBeUndefined();
+    }
   });
 
-  test('boot times out: the Worker, with the timeout sentence', async () => {
-    const { options, worker } = setup({ boot: () => Promise.reject(new BootTimeoutError(20)) });
-    expect(await pickRuntime(options)).toEqual({ runtime: worker, notice: RUNTIME_NOTICES.bootTimeout(20) });
-  });
-
-  test('a boot that never settles is given up after bootTimeoutMs; if it starts later it is disposed', async () => {
+  test('a background boot that never settles is given up after bootTimeoutMs; if it starts later it is disposed', async () => {
     let finish!: (runtime: LabRuntime) => void;
     const late = stubRuntime('webcontainer');
-    const { options, worker } = setup({ boot: () => new Promise((resolve) => (finish = resolve)), bootTimeoutMs: 30 });
-    expect(await pickRuntime(options)).toEqual({ runtime: worker, notice: RUNTIME_NOTICES.bootTimeout(1) });
+    const { options } = setup({ boot: () => new Promise((resolve) => (finish = resolve)), bootTimeoutMs: 30 });
+    expect(await (await pickRuntime(options)).bootInBackground!()).toBeUndefined();
     finish(late);
     await new Promise((r) => setTimeout(r, 0));
     expect(late.disposed).toBe(true);
@@ -149,7 +159,7 @@ describe('with the real boot and runtime over a fake WebContainer API', () => {
 
   test('a boot that hangs (third-party storage blocked) falls back to the Worker with the timeout sentence', async () => {
     const booter = createBooter({ loadApi: async () => api(() => new Promise(() => {})) });
-    const { options, worker } = setup({ boot: create(booter) });
+    const { options, worker } = setup({ policy: 'webcontainer', boot: create(booter) });
     const picked = await pickRuntime(options);
     expect(picked.runtime).toBe(worker);
     expect(picked.notice).toBe(RUNTIME_NOTICES.bootTimeout(1));
@@ -157,16 +167,23 @@ describe('with the real boot and runtime over a fake WebContainer API', () => {
 
   test('a boot that fails falls back to the Worker with its reason', async () => {
     const booter = createBooter({ loadApi: async () => api(() => Promise.reject(new Error('Failed to load the WebContainer iframe'))) });
-    const { options, worker } = setup({ boot: create(booter) });
+    const { options, worker } = setup({ policy: 'webcontainer', boot: create(booter) });
     expect(await pickRuntime(options)).toEqual({ runtime: worker, notice: RUNTIME_NOTICES.bootFailed('failed to load the WebContainer iframe') });
   });
 
   test('a boot that works gives the WebContainer runtime', async () => {
     const booter = createBooter({ loadApi: async () => api(async () => new FakeWebContainer()) });
-    const { options } = setup({ boot: create(booter) });
+    const { options } = setup({ policy: 'webcontainer', boot: create(booter) });
     const picked = await pickRuntime(options);
     expect(picked.runtime).toBeInstanceOf(WebContainerRuntime);
     expect(picked.runtime.kind).toBe('webcontainer');
     expect(picked.notice).toBeUndefined();
+  });
+
+  test('under auto, the same boot in the background gives the WebContainer runtime, and a hanging one gives nothing', async () => {
+    const works = setup({ boot: create(createBooter({ loadApi: async () => api(async () => new FakeWebContainer()) })) });
+    expect(await (await pickRuntime(works.options)).bootInBackground!()).toBeInstanceOf(WebContainerRuntime);
+    const hangs = setup({ boot: create(createBooter({ loadApi: async () => api(() => new Promise(() => {})) })) });
+    expect(await (await pickRuntime(hangs.options)).bootInBackground!()).toBeUndefined();
   });
 });
