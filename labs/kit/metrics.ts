@@ -25,6 +25,12 @@ export interface NodeMetrics extends CapacityMetrics {
   cacheHits: number;
   /** Reads that found nothing, in a store declared a cache; HTTP cache misses. */
   cacheMisses: number;
+  /** A replicated database's member: last log position received (a primary: its last commit); else null. */
+  received: number | null;
+  /** Last log position applied to its data; null outside replication. */
+  applied: number | null;
+  /** A replica's lag in ms (see ReplicaStatus); 0 on a primary; null outside replication. */
+  lag: number | null;
 }
 
 export type ClusterEvent =
@@ -48,7 +54,7 @@ export type ClusterEvent =
 
 /** Something that reports capacity gauges for a node (its Capacity). */
 export interface Gauge {
-  metrics(): CapacityMetrics;
+  metrics(): Partial<NodeMetrics>;
   resetWindow(): void;
 }
 
@@ -58,6 +64,7 @@ function emptyMetrics(): NodeMetrics {
   return {
     requests: 0, errors: 0, inFlight: 0, latencies: [], queries: 0, kvOps: 0, kvReads: 0, cacheHits: 0, cacheMisses: 0,
     cores: null, busyTime: 0, utilisation: null, queued: 0, maxQueued: 0, connections: 0, refused: 0,
+    received: null, applied: null, lag: null,
   };
 }
 
@@ -76,7 +83,7 @@ export function percentileOfSorted(sorted: readonly number[], p: number): number
 export class Metrics {
   readonly #nodes = new Map<string, NodeMetrics>();
   readonly #listeners = new Set<ClusterEventListener>();
-  readonly #gauges = new Map<string, Gauge>();
+  readonly #gauges = new Map<string, Gauge[]>();
 
   /** The live record of one node (created empty on first use). */
   of(node: string): NodeMetrics {
@@ -90,15 +97,16 @@ export class Metrics {
 
   /** Reads a node's gauges (its capacity) into every copy of its counters; they restart on reset(). */
   track(node: string, gauge: Gauge): void {
-    this.#gauges.set(node, gauge);
+    this.#gauges.set(node, [...(this.#gauges.get(node) ?? []), gauge]);
     this.of(node);
   }
 
   /** A copy of one node's counters, safe to keep while the cluster runs on. */
   node(node: string): NodeMetrics {
     const m = this.of(node);
-    const gauge = this.#gauges.get(node);
-    return { ...m, latencies: [...m.latencies], ...gauge?.metrics() };
+    const copy: NodeMetrics = { ...m, latencies: [...m.latencies] };
+    for (const gauge of this.#gauges.get(node) ?? []) Object.assign(copy, gauge.metrics());
+    return copy;
   }
 
   /** Copies of every node's counters, by node name, in name order. */
@@ -111,7 +119,7 @@ export class Metrics {
   /** Zeroes every counter (requests in flight stay counted). */
   reset(): void {
     for (const [name, m] of this.#nodes) this.#nodes.set(name, { ...emptyMetrics(), inFlight: m.inFlight });
-    for (const gauge of this.#gauges.values()) gauge.resetWindow();
+    for (const gauges of this.#gauges.values()) for (const gauge of gauges) gauge.resetWindow();
   }
 
   /** Subscribes to every event; returns the unsubscribe function. */
