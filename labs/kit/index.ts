@@ -36,5 +36,7 @@ export type { CacheOutcome, CacheStats, EdgeOptions } from './components/http-ca
 export { CookieJar } from './cookies.ts';
 export { seededRandom, deriveSeed } from './random.ts';
 export { getCookie, hostOf, retarget } from './http.ts';
+export { Observation } from './observation.ts';
+export type { Topology } from './observation.ts';
 export { assertNoWallClock, findWallClockUses } from './learner-guard.ts';
 export type { GuardViolation } from './learner-guard.ts';

@@ -38,6 +38,8 @@ export class Network {
   #defaultLatency: number;
   #partition: string[][] | undefined;
   readonly #regions = new Map<string, string>();
+  /** Calls and failures seen on each link, by sender then receiver: the links as observed. */
+  readonly #traffic = new Map<string, Map<string, { calls: number; failures: number }>>();
   #regionRtt: RegionMatrix = AWS_REGION_RTT;
 
   constructor(clock: Clock, options: NetworkOptions) {
@@ -157,6 +159,34 @@ export class Network {
   ): Promise<T> {
     const node = this.#nodes.get(to);
     if (!node) throw new NetworkError('unknown-host', `${from} → ${to}: no node named "${to}" in this cluster (nodes: ${this.names.join(', ')})`);
+    let byReceiver = this.#traffic.get(from);
+    if (!byReceiver) this.#traffic.set(from, (byReceiver = new Map()));
+    let link = byReceiver.get(to);
+    if (!link) byReceiver.set(to, (link = { calls: 0, failures: 0 }));
+    link.calls++;
+    try {
+      return await this.#carry(from, to, node, signal, serve, options);
+    } catch (err) {
+      link.failures++;
+      throw err;
+    }
+  }
+
+  /** Every link that carried a call, with how many and how many failed. */
+  observedLinks(): { from: string; to: string; calls: number; failures: number }[] {
+    const links: { from: string; to: string; calls: number; failures: number }[] = [];
+    for (const [from, byReceiver] of this.#traffic) for (const [to, { calls, failures }] of byReceiver) links.push({ from, to, calls, failures });
+    return links;
+  }
+
+  async #carry<T>(
+    from: string,
+    to: string,
+    node: ClusterNode,
+    signal: AbortSignal | undefined,
+    serve: (node: ClusterNode, connection: HeldConnection) => Promise<T>,
+    options: { connected?: boolean },
+  ): Promise<T> {
     signal?.throwIfAborted();
     if (this.#lost(from, to)) {
       // A lost request is never answered: the caller waits until its own timeout, or the network's.
@@ -179,11 +209,12 @@ export class Network {
     const life = node.life;
     let answer: T;
     try {
-      await this.#whileHung(node, from, signal);
+      // (Checked before awaiting: an await costs every call a turn of the event loop's microtasks.)
+      if (node.unhung) await this.#whileHung(node, from, signal);
       answer = await raceAbort(serve(node, connection), life, signal);
       // A slow node's answer leaves late; a node that hung meanwhile keeps it.
       if (node.delay > 0) await raceAbort(this.#clock.sleep(node.delay, signal), life);
-      await this.#whileHung(node, from, signal);
+      if (node.unhung) await this.#whileHung(node, from, signal);
     } finally {
       if (!kept) admitted.release();
     }

@@ -30,6 +30,8 @@ export abstract class ClusterNode {
   generation = 0;
   /** Extra ms every answer waits while the node is `slow`. */
   delay = 0;
+  /** What the node does in its group, for a picture of the cluster: `primary`, `replica`, `cache`, `edge`. */
+  role: string | undefined = undefined;
   /** Clock skew: `ctx.now()` reads true time + offset + drift × (true time − since). */
   skew = { offset: 0, drift: 0, since: 0 };
   #life = new AbortController();

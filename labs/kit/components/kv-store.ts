@@ -12,9 +12,13 @@ export class StoreNode extends ClusterNode {
   readonly store: KeyValueStore;
   /** CPU time one command costs, in ms. */
   readonly cost: number;
+  /** Declared a cache: its GETs count as hits and misses (a session store's do not). */
+  readonly isCache: boolean;
 
-  constructor(name: string, env: NodeEnv, cost: number, capacity: CapacityOptions = {}) {
+  constructor(name: string, env: NodeEnv, cost: number, isCache: boolean, capacity: CapacityOptions = {}) {
     super(name, new Capacity(env.clock, capacity));
+    this.isCache = isCache;
+    this.role = isCache ? 'cache' : undefined;
     this.store = new KeyValueStore(() => env.clock.now());
     this.cost = cost;
   }
@@ -41,14 +45,14 @@ export function storeClient(env: NodeEnv, from: string, name: string, limits: Ca
       for (const m of [served, caller]) m.kvOps++;
       let hit: boolean | undefined;
       if (command === 'GET') {
-        hit = result !== null;
+        if (node.isCache) hit = result !== null;
         for (const m of [served, caller]) {
           m.kvReads++;
-          if (hit) m.cacheHits++;
-          else m.cacheMisses++;
+          if (hit === true) m.cacheHits++;
+          else if (hit === false) m.cacheMisses++;
         }
       }
-      metrics.emit({ type: 'kv', at: clock.now(), from, node: name, command, key, hit });
+      if (metrics.listening) metrics.emit({ type: 'kv', at: clock.now(), from, node: name, command, key, hit });
       return result;
     }));
   return kvClient(call, node.store);

@@ -232,7 +232,7 @@ export class QueueNode extends ClusterNode {
   }
 
   #emit(op: 'send' | 'receive' | 'delete' | 'dead-letter', id: string): void {
-    this.#env.metrics.emit({ type: 'queue', at: this.#env.clock.now(), node: this.name, op, id });
+    if (this.#env.metrics.listening) this.#env.metrics.emit({ type: 'queue', at: this.#env.clock.now(), node: this.name, op, id });
   }
 }
 
