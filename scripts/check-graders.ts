@@ -77,7 +77,11 @@ function checkMistake(lab: LabFolder, mistake: Mistake, shownAs: string): () => 
 }
 
 function reportMistake(lab: LabFolder, mistake: Mistake, shownAs: string, what: string, result: LabResult): void {
-  const step = result.steps.find((s) => s.id === mistake.step)!;
+  // A fixture for step N must get past steps 1..N-1, or it proves nothing about step N's grader.
+  const target = result.steps.findIndex((s) => s.id === mistake.step);
+  const failedBefore = result.steps.slice(0, target).filter((s) => !s.passed);
+  report(failedBefore.length === 0, `${lab.name}: ${shownAs} passes every step before ${mistake.step}`, failedBefore.map((s) => `${s.id}: ${s.error ?? s.tests.filter((t) => !t.passed).map((t) => t.message).join('\n')}`));
+  const step = result.steps[target]!;
   const messages = step.tests.filter((t) => !t.passed).map((t) => t.message ?? '');
   const named = messages.some((m) => m.includes(mistake.message));
   report(!step.passed && named, what, [
@@ -119,6 +123,9 @@ for (const lab of allLabs().filter((l) => only.length === 0 || only.some((o) => 
   const noise = noisy(starter);
   report(noise.length === 0, `${lab.name}: the starter's failure messages read without matcher noise`, noise);
 
+  // Each fixture's phrase names its own mistake: no two share one, and none contains another's.
+  const clashes = lab.mistakes.flatMap((a) => lab.mistakes.filter((b) => a !== b && b.message.includes(a.message)).map((b) => `"${a.message}" (${a.id}) is also in ${b.id}'s "${b.message}"`));
+  report(clashes.length === 0, `${lab.name}: every fixture's message phrase is its own`, clashes);
   for (const check of [...mistakeChecks, ...extraChecks]) await check();
 }
 if (labsChecked === 0) report(false, `a lab named ${only.join(', ')}`, ['no such lab']);

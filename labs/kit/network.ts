@@ -7,6 +7,7 @@ import type { Clock } from './clock.ts';
 import { NetworkError } from './failures.ts';
 import type { ClusterNode } from './node.ts';
 import { deriveSeed, seededRandom } from './random.ts';
+import { AWS_REGION_RTT, roundTrip, type RegionMatrix } from './regions.ts';
 
 export interface LinkOptions {
   /** One-way latency in ms. */
@@ -29,11 +30,15 @@ const HOST_NAME = /^[a-z][a-z0-9-]*$/;
 export class Network {
   readonly #clock: Clock;
   readonly #nodes = new Map<string, ClusterNode>();
+  /** Names of senders outside the cluster (named clients); they send but cannot be sent to. */
+  readonly #clients = new Set<string>([CLIENT]);
   readonly #links = new Map<string, LinkOptions>();
   readonly #random: () => number;
   readonly #timeout: number;
   #defaultLatency: number;
   #partition: string[][] | undefined;
+  readonly #regions = new Map<string, string>();
+  #regionRtt: RegionMatrix = AWS_REGION_RTT;
 
   constructor(clock: Clock, options: NetworkOptions) {
     this.#clock = clock;
@@ -53,7 +58,14 @@ export class Network {
   /** Throws unless `name` is a host name that no node has yet. */
   checkName(name: string): void {
     if (!HOST_NAME.test(name)) throw new Error(`Node name "${name}" is not a host name: use lower-case letters, digits and dashes, like "app-1".`);
-    if (name === CLIENT || this.#nodes.has(name)) throw new Error(`The cluster already has a node named "${name}".`);
+    if (this.#clients.has(name)) throw new Error(`The cluster already has a client named "${name}".`);
+    if (this.#nodes.has(name)) throw new Error(`The cluster already has a node named "${name}".`);
+  }
+
+  /** Gives a client outside the cluster its name on the network. */
+  addClient(name: string): void {
+    this.checkName(name);
+    this.#clients.add(name);
   }
 
   /** The node answering to `name`, or undefined. */
@@ -91,8 +103,36 @@ export class Network {
     this.#partition = undefined;
   }
 
+  /** Puts a node or client in a region. */
+  place(name: string, region: string): void {
+    this.#regions.set(name, region);
+  }
+
+  regionOf(name: string): string | undefined {
+    return this.#regions.get(name);
+  }
+
+  /** Names placed in `region`. */
+  inRegion(region: string): string[] {
+    return [...this.#regions].filter(([, r]) => r === region).map(([name]) => name);
+  }
+
+  /** Replaces the round trips between regions (default: AWS_REGION_RTT). */
+  setRegionLatency(matrix: RegionMatrix): void {
+    this.#regionRtt = matrix;
+  }
+
+  /** A link's own latency; else half the round trip between two different regions; else the default. */
   #latency(from: string, to: string): number {
-    return this.#links.get(`${from}>${to}`)?.latency ?? this.#defaultLatency;
+    const own = this.#links.get(`${from}>${to}`)?.latency;
+    if (own !== undefined) return own;
+    const [a, b] = [this.#regions.get(from), this.#regions.get(to)];
+    if (a !== undefined && b !== undefined && a !== b) {
+      const rtt = roundTrip(this.#regionRtt, a, b);
+      if (rtt === undefined) throw new NetworkError('unknown-host', `${from} → ${to}: no latency known between regions ${a} and ${b}`);
+      return rtt / 2;
+    }
+    return this.#defaultLatency;
   }
 
   #lost(from: string, to: string): boolean {
@@ -108,7 +148,13 @@ export class Network {
   // ---- carrying a call -------------------------------------------------------------------------
 
   /** Carries one call from `from` to `to` and its answer back, with everything the network does on the way. */
-  async deliver<T>(from: string, to: string, signal: AbortSignal | undefined, serve: (node: ClusterNode) => Promise<T>): Promise<T> {
+  async deliver<T>(
+    from: string,
+    to: string,
+    signal: AbortSignal | undefined,
+    serve: (node: ClusterNode, connection: HeldConnection) => Promise<T>,
+    options: { connected?: boolean } = {},
+  ): Promise<T> {
     const node = this.#nodes.get(to);
     if (!node) throw new NetworkError('unknown-host', `${from} → ${to}: no node named "${to}" in this cluster (nodes: ${this.names.join(', ')})`);
     signal?.throwIfAborted();
@@ -120,12 +166,27 @@ export class Network {
     const there = this.#latency(from, to);
     if (there > 0) await this.#clock.sleep(there, signal);
     if (node.state === 'killed') throw new NetworkError('refused', `${from} → ${to}: connection refused (${to} is down)`);
+    // A call on a connection already open (a database transaction) takes no new one.
+    const admitted = options.connected ? { release: () => {} } : node.capacity.admit();
+    if ('refused' in admitted) throw new NetworkError('refused', `${from} → ${to}: connection refused (${admitted.refused})`);
+    let kept = false;
+    const connection: HeldConnection = {
+      keep: () => {
+        kept = true;
+        return admitted.release;
+      },
+    };
     const life = node.life;
-    await this.#whileHung(node, from, signal);
-    const answer = await raceAbort(serve(node), life, signal);
-    // A slow node's answer leaves late; a node that hung meanwhile keeps it.
-    if (node.delay > 0) await raceAbort(this.#clock.sleep(node.delay, signal), life);
-    await this.#whileHung(node, from, signal);
+    let answer: T;
+    try {
+      await this.#whileHung(node, from, signal);
+      answer = await raceAbort(serve(node, connection), life, signal);
+      // A slow node's answer leaves late; a node that hung meanwhile keeps it.
+      if (node.delay > 0) await raceAbort(this.#clock.sleep(node.delay, signal), life);
+      await this.#whileHung(node, from, signal);
+    } finally {
+      if (!kept) admitted.release();
+    }
     const back = this.#latency(to, from);
     if (back > 0) await this.#clock.sleep(back, signal);
     life.throwIfAborted();
@@ -147,6 +208,11 @@ export class Network {
       timedOut.catch(() => {});
     }
   }
+}
+
+/** The connection a call came on: `keep()` holds it open after the call (until the returned release is called). */
+export interface HeldConnection {
+  keep(): () => void;
 }
 
 /** Resolves or rejects with `work`, unless a signal aborts first. */

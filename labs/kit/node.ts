@@ -2,6 +2,7 @@
  * What every node of the cluster has, whatever it runs: a name, a state, and a life that ends when
  * it is killed. The components (HTTP node, key-value store, database) extend it.
  */
+import type { Capacity } from './capacity.ts';
 import type { Clock } from './clock.ts';
 import { NetworkError } from './failures.ts';
 import type { Metrics } from './metrics.ts';
@@ -17,22 +18,32 @@ import type { Network } from './network.ts';
 export type NodeState = 'up' | 'killed' | 'failing' | 'slow' | 'hung';
 
 /** The kinds of node a cluster can hold; each is one component file. */
-export type NodeKind = 'http' | 'kv' | 'db';
+export type NodeKind = 'http' | 'kv' | 'db' | 'queue' | 'topic';
 
 export abstract class ClusterNode {
   abstract readonly kind: NodeKind;
   readonly name: string;
+  /** Its cores, backlog and connection limit. */
+  readonly capacity: Capacity;
   state: NodeState = 'up';
   /** How many times the node was revived; seeds a fresh random stream for each life. */
   generation = 0;
   /** Extra ms every answer waits while the node is `slow`. */
   delay = 0;
+  /** Clock skew: `ctx.now()` reads true time + offset + drift × (true time − since). */
+  skew = { offset: 0, drift: 0, since: 0 };
   #life = new AbortController();
   /** Settles when a hung node recovers (or goes down). */
   #unhung: { promise: Promise<void>; resolve: () => void } | undefined;
 
-  constructor(name: string) {
+  constructor(name: string, capacity: Capacity) {
     this.name = name;
+    this.capacity = capacity;
+  }
+
+  /** Spends `ms` of CPU on this node's cores; stops (rejects) if the node goes down. */
+  work(ms: number, signal?: AbortSignal): Promise<void> {
+    return this.capacity.work(ms, signal ? AbortSignal.any([this.life, signal]) : this.life);
   }
 
   /** Aborted when the node goes down: in-flight requests to it are reset, its timers stop. */
@@ -57,6 +68,12 @@ export abstract class ClusterNode {
     this.state = 'up';
     this.started();
     return true;
+  }
+
+  /** What this node's own clock reads at true time `now`. */
+  localTime(now: number): number {
+    const { offset, drift, since } = this.skew;
+    return now + offset + drift * (now - since);
   }
 
   /** Makes every answer leave `ms` late. */

@@ -13,17 +13,22 @@ async function seriousViolations(page: Page) {
 
 for (const chapter of CHAPTERS) {
   test(`${chapter}: no serious or critical axe violations, with the lab open and the quiz answered`, async ({ page }) => {
+    test.setTimeout(120_000); // two scans where there is a lab: the workspace, then the page
     await page.goto(`chapters/${chapter}/?runtime=worker`);
-    const lab = page.getByTestId('lab');
-    if (await lab.count()) {
-      await openLabOnWorker(lab);
-      await expect(lab.locator('.monaco-editor').first()).toBeVisible();
-    }
+    // The quiz first: an open lab's workspace makes the page beneath it inert.
     const quiz = page.getByTestId('quiz');
     if (await quiz.count()) {
       await quiz.getByTestId('quiz-option').first().check();
       await quiz.getByTestId('quiz-submit').click();
       await expect(quiz.getByTestId('quiz-score')).not.toBeEmpty();
+    }
+    const lab = page.getByTestId('lab');
+    if (await lab.count()) {
+      await openLabOnWorker(lab);
+      await expect(lab.locator('.monaco-editor').first()).toBeVisible();
+      expect(await seriousViolations(page), 'in the workspace').toEqual([]);
+      await lab.getByTestId('lab-workspace-toggle').click();
+      await expect(lab).toHaveAttribute('data-layout', 'page');
     }
     expect(await seriousViolations(page)).toEqual([]);
   });
@@ -85,4 +90,13 @@ test('keyboard only: open a lab, edit, run, and read the results', async ({ page
   await page.keyboard.press('Enter');
   await expect(lab.locator('[data-step="round-robin"]')).toHaveAttribute('data-status', 'failed', { timeout: 30_000 });
   await expect(lab.locator('[data-step="round-robin"] .lab-failure-message').first()).toContainText('round robin');
+
+  // The lab opened as a workspace over the page; Escape goes back to the chapter, focus on the way back in.
+  await expect(lab).toHaveAttribute('data-layout', 'workspace');
+  await page.keyboard.press('Escape');
+  await expect(lab).toHaveAttribute('data-layout', 'page');
+  expect(await focusedTestId()).toBe('lab-workspace-toggle');
+  await page.keyboard.press('Enter');
+  await expect(lab).toHaveAttribute('data-layout', 'workspace');
+  expect(await page.evaluate(() => document.activeElement?.getAttribute('data-lab'))).toBe('01-clones');
 });

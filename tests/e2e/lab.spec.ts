@@ -100,9 +100,9 @@ test('an endless loop is stopped within 5 s with a clear message, and the next r
 test('edits survive a reload; Reset asks first, then restores the starter', async ({ page }) => {
   const root = await openLab(page, '01-clones');
   await replaceEditorText(page, root, 'balancer.ts', '// my balancer\n');
+  // The address ends in #lab while the workspace is open, so the reload reopens the lab by itself.
   await page.reload();
   const again = page.locator('[data-testid="lab"][data-lab="01-clones"]');
-  await again.getByTestId('lab-open').click();
   await expect(again.locator('.lab-editor .view-lines')).toContainText('// my balancer');
 
   page.once('dialog', (dialog) => void dialog.dismiss());
@@ -145,3 +145,20 @@ test('with auto and StackBlitz never answering, the first results come within th
   await expect(last.root.getByTestId('lab-runtime-notice')).toHaveCount(0);
   await expect(last.root.getByTestId('lab-error')).toBeHidden();
 });
+
+for (const lab of ['01-clones', '03-caching']) {
+  test(`${lab}: the editor type-checks every file against the kit and the Worker's web APIs`, async ({ page }) => {
+    const root = await openLab(page, lab);
+    const editor = root.locator('.lab-editor');
+    // A typo in a kit API proves the TypeScript worker has checked the files with the kit's types.
+    await root.locator('.lab-editor .view-lines').click();
+    await page.keyboard.press('ControlOrMeta+End');
+    await page.keyboard.insertText('\nexport const typo = (ctx: NodeContext) => ctx.forwrd;\n');
+    await expect(editor).toHaveAttribute('data-problems', /'forwrd' does not exist on type 'NodeContext'/, { timeout: 30_000 });
+    for (const tab of await root.locator('[role="tab"]').all()) {
+      await tab.click();
+      // Promise, Map, Response, URL…: a missing lib shows as names TypeScript cannot find.
+      await expect(editor).not.toHaveAttribute('data-problems', /Cannot find (name|global type)/);
+    }
+  });
+}

@@ -3,6 +3,7 @@
  * again and really wipes its memory; and `fetch` between nodes by host name.
  */
 import type { NodeContext } from '../context.ts';
+import { Capacity, type CapacityOptions } from '../capacity.ts';
 import { ClusterNode, messageOf, type NodeEnv } from '../node.ts';
 
 /** A node: answers requests the way `fetch` handlers do in Hono, Workers or Deno.serve. */
@@ -25,8 +26,8 @@ export class HttpNode extends ClusterNode {
   /** The context and handler of the current life. */
   #running: { ctx: NodeContext; handler: Handler };
 
-  constructor(name: string, factory: NodeFactory, env: NodeEnv, contextOf: (node: HttpNode) => NodeContext) {
-    super(name);
+  constructor(name: string, factory: NodeFactory, env: NodeEnv, contextOf: (node: HttpNode) => NodeContext, capacity: CapacityOptions = {}) {
+    super(name, new Capacity(env.clock, capacity));
     this.#env = env;
     this.#factory = factory;
     this.#contextOf = contextOf;

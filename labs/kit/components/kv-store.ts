@@ -4,16 +4,17 @@
  */
 import { KeyValueStore, kvClient, type KvClient } from '../kv.ts';
 import { withLimits, type CallOptions } from '../failures.ts';
+import { Capacity, type CapacityOptions } from '../capacity.ts';
 import { ClusterNode, type NodeEnv } from '../node.ts';
 
 export class StoreNode extends ClusterNode {
   readonly kind = 'kv';
   readonly store: KeyValueStore;
-  /** Time one command costs, in ms. */
+  /** CPU time one command costs, in ms. */
   readonly cost: number;
 
-  constructor(name: string, env: NodeEnv, cost: number) {
-    super(name);
+  constructor(name: string, env: NodeEnv, cost: number, capacity: CapacityOptions = {}) {
+    super(name, new Capacity(env.clock, capacity));
     this.store = new KeyValueStore(() => env.clock.now());
     this.cost = cost;
   }
@@ -32,7 +33,7 @@ export function storeClient(env: NodeEnv, from: string, name: string, limits: Ca
   const { clock, metrics, network } = env;
   const call = <T>(command: string, key: string, run: () => T): Promise<T> =>
     withLimits(clock, limits, (signal) => network.deliver(from, name, signal, async () => {
-      if (node.cost > 0) await clock.sleep(node.cost);
+      if (node.cost > 0) await node.work(node.cost);
       const result = run();
       const served = metrics.of(name);
       const caller = metrics.of(from);

@@ -7,8 +7,10 @@ import type { LabBundle } from '../../../labs/harness/bundle.ts';
 import type { StepResult } from '../../../labs/harness/results.ts';
 import { RuntimeError, type LabRuntime, type OutputLine } from '../../lab-runtime/runtime.ts';
 import type { LabEditsStore } from '../../storage/lab-edits.ts';
+import { DEFAULT_LAB_LAYOUT, LAB_LAYOUT_LIMITS, type LabLayoutStore } from '../../storage/lab-layout.ts';
 import { h } from './dom.ts';
 import type { LabEditor } from './editor.ts';
+import { createSplitter } from './splitter.ts';
 
 export type StepStatus = 'idle' | 'running' | 'passed' | 'failed';
 
@@ -25,6 +27,8 @@ export interface LabViewOptions {
   confirm?: (message: string) => boolean;
   /** Called whenever a step's status changes (progress tracking listens here). */
   onStepStatus?: (stepId: string, status: StepStatus) => void;
+  /** Where the sizes of the workspace's regions are remembered (defaults, forgotten, without it). */
+  layout?: LabLayoutStore;
 }
 
 const RUNTIME_LABEL = { worker: 'Runs in this browser tab (Worker)', webcontainer: 'Runs on Node in your browser (WebContainer)' } as const;
@@ -49,6 +53,7 @@ export class LabView {
   /** A runtime that started in the background (WebContainer), waiting to take over at the next run. */
   #nextRuntime: LabRuntime | undefined;
   #current = '';
+  #started = false;
   #run: AbortController | undefined;
   #closeDiff: (() => void) | undefined;
   #cluster: { stop(): Promise<void> } | undefined;
@@ -64,6 +69,8 @@ export class LabView {
   readonly #runButton: HTMLButtonElement;
   readonly #preview: HTMLElement;
   readonly #runtimeLabel: HTMLElement;
+  /** Kept for the live picture of the reader's cluster: empty and hidden until something draws in it. */
+  readonly clusterRegion: HTMLElement;
   readonly #clusterButton: HTMLButtonElement;
 
   constructor(options: LabViewOptions) {
@@ -75,7 +82,8 @@ export class LabView {
 
     this.#clusterButton = h('button', { type: 'button', 'data-testid': 'lab-cluster-start', hidden: !options.runtime.startCluster, onclick: (e: Event) => void this.toggleCluster(e.currentTarget as HTMLButtonElement) }, 'Start the cluster');
     this.#runtimeLabel = h('span', { class: 'lab-runtime', 'data-testid': 'lab-runtime' }, RUNTIME_LABEL[options.runtime.kind]);
-    this.#runButton = h('button', { type: 'button', class: 'lab-primary', 'data-testid': 'lab-run', 'aria-keyshortcuts': 'Control+Enter Meta+Enter', onclick: () => void this.run() }, 'Run tests');
+    // Disabled until the editor and the runtime are up (start()).
+    this.#runButton = h('button', { type: 'button', class: 'lab-primary', 'data-testid': 'lab-run', 'aria-keyshortcuts': 'Control+Enter Meta+Enter', disabled: true, onclick: () => void this.run() }, 'Run tests');
     const toolbar = h(
       'div',
       { class: 'lab-toolbar', role: 'toolbar', 'aria-label': 'Lab actions' },
@@ -124,18 +132,25 @@ export class LabView {
       this.#steps.set(step.id, { item, status, details, hints, hintButton, shown: 0 });
     }
 
-    this.#workbench = h(
-      'div',
-      { class: 'lab-workbench' },
-      toolbar,
-      this.#notices,
-      this.#error,
-      this.#live,
-      h('div', { class: 'lab-columns' },
-        h('div', { class: 'lab-code' }, this.#tabs, this.#editorHost, tabHint, this.#diffPanel, this.#preview),
-        h('div', { class: 'lab-side' }, h('h4', {}, 'Steps'), stepList, h('h4', {}, 'Console'), this.#output),
-      ),
+    this.clusterRegion = h('section', { class: 'lab-cluster-region', 'data-testid': 'lab-cluster-region', 'aria-label': 'Your cluster', hidden: true });
+    // Files and editor on one side; steps, then console and cluster on the other. The separators
+    // only show in the workspace (CSS); in the page everything stacks in one column.
+    const sizes = options.layout?.load() ?? DEFAULT_LAB_LAYOUT;
+    const codeId = `${bundle.name}-code`;
+    const stepsId = `${bundle.name}-steps`;
+    const columns = h('div', { class: 'lab-columns' });
+    const side = h('div', { class: 'lab-side' });
+    side.append(
+      h('div', { class: 'lab-side-steps', id: stepsId }, h('h4', {}, 'Steps'), stepList),
+      createSplitter({ container: side, variable: '--lab-steps-height', orientation: 'horizontal', label: 'Resize the steps and the console', controls: stepsId, limits: LAB_LAYOUT_LIMITS.stepsHeight, value: sizes.stepsHeight, onChange: (stepsHeight) => options.layout?.update({ stepsHeight }) }),
+      h('div', { class: 'lab-side-run' }, h('h4', {}, 'Console'), this.#output, this.clusterRegion),
     );
+    columns.append(
+      h('div', { class: 'lab-code', id: codeId }, this.#tabs, this.#editorHost, tabHint, this.#diffPanel, this.#preview),
+      createSplitter({ container: columns, variable: '--lab-code-width', orientation: 'vertical', label: 'Resize the editor and the steps', controls: codeId, limits: LAB_LAYOUT_LIMITS.codeWidth, value: sizes.codeWidth, onChange: (codeWidth) => options.layout?.update({ codeWidth }) }),
+      side,
+    );
+    this.#workbench = h('div', { class: 'lab-workbench' }, toolbar, this.#notices, this.#error, this.#live, columns);
     options.root.querySelector('.lab-steps')?.remove();
     options.root.querySelector('[data-testid="lab-open"]')?.remove();
     options.root.append(this.#workbench);
@@ -178,8 +193,12 @@ export class LabView {
       (this.#tabs.querySelector(`[data-file="${file}"]`) as HTMLElement).focus();
     });
     this.show(bundle.lab.editable[0]!);
+    // A frame first: the editor paints and takes keystrokes before the runtime starts loading.
+    await new Promise((resolve) => requestAnimationFrame(resolve));
     await this.#runtime.mount(bundle, this.#allFiles());
     this.#o.root.dataset.runtime = this.#runtime.kind;
+    this.#started = true;
+    this.#runButton.disabled = false;
   }
 
   /**
@@ -296,6 +315,7 @@ export class LabView {
 
   /** Runs the graded tests (all steps, or the given ones) against the editor's current files. */
   async run(stepIds?: string[]): Promise<void> {
+    if (!this.#started) return;
     this.#run?.abort();
     const run = new AbortController();
     this.#run = run;

@@ -6,9 +6,12 @@
 import { fetchLabBundle, LAB_ASSETS_DIR } from '../../../labs/harness/bundle.ts';
 import { runtimeConfig } from '../../lab-runtime/config.ts';
 import { pickRuntime, WEBCONTAINER_READY_NOTICE } from '../../lab-runtime/pick-runtime.ts';
+import type { LabRuntime } from '../../lab-runtime/runtime.ts';
 import { WorkerRuntime } from '../../lab-runtime/worker/worker-runtime.ts';
 import { LabEditsStore } from '../../storage/lab-edits.ts';
+import { LabLayoutStore } from '../../storage/lab-layout.ts';
 import { LabView, type StepStatus } from './lab-view.ts';
+import { LabWorkspace, WORKSPACE_HASH } from './workspace.ts';
 
 export interface OpenLabOptions {
   /** Overrides the site's runtime policy, e.g. from `?runtime=worker` in the page URL. */
@@ -18,7 +21,28 @@ export interface OpenLabOptions {
   onProgress?: (message: string) => void;
 }
 
-export async function openLab(root: HTMLElement, options: OpenLabOptions = {}): Promise<LabView> {
+export interface OpenedLab {
+  view: LabView;
+  workspace: LabWorkspace;
+}
+
+/**
+ * The Worker runtime, started on first mount rather than when picked: its script (about 125 KB
+ * gzipped) then loads after the editor takes keystrokes instead of competing with Monaco for them.
+ */
+function startOnMount(create: () => LabRuntime): LabRuntime {
+  let inner: LabRuntime | undefined;
+  const runtime = () => (inner ??= create());
+  return {
+    kind: 'worker',
+    mount: (bundle, files, signal) => runtime().mount(bundle, files, signal),
+    update: (file, text) => runtime().update(file, text),
+    runTests: (options) => runtime().runTests(options),
+    dispose: () => inner?.dispose(),
+  };
+}
+
+export async function openLab(root: HTMLElement, options: OpenLabOptions = {}): Promise<OpenedLab> {
   const lab = root.dataset.lab!;
   const base = import.meta.env.BASE_URL.endsWith('/') ? import.meta.env.BASE_URL : `${import.meta.env.BASE_URL}/`;
   const assetsBase = `${base}${LAB_ASSETS_DIR}/`;
@@ -32,7 +56,7 @@ export async function openLab(root: HTMLElement, options: OpenLabOptions = {}): 
     apiKey: config.apiKey,
     isolated: globalThis.crossOriginIsolated === true,
     origin: location.origin,
-    createWorker: () => new WorkerRuntime({ assetsBase }),
+    createWorker: () => startOnMount(() => new WorkerRuntime({ assetsBase })),
     createWebContainer: async () => {
       const { WebContainerRuntime } = await import('../../lab-runtime/webcontainer/webcontainer-runtime.ts');
       const wc = new WebContainerRuntime({ assetsBase, apiKey: config.apiKey });
@@ -42,6 +66,7 @@ export async function openLab(root: HTMLElement, options: OpenLabOptions = {}): 
   });
 
   options.onProgress?.('Loading the editor…');
+  const layout = new LabLayoutStore(localStorage, base);
   const { createLabEditor } = await import('./editor.ts');
   const view = new LabView({
     root,
@@ -51,8 +76,17 @@ export async function openLab(root: HTMLElement, options: OpenLabOptions = {}): 
     store: new LabEditsStore(localStorage, base, lab),
     createEditor: (host, files, editorOptions) => createLabEditor(host, files, { ...editorOptions, labName: lab, assetsBase }),
     onStepStatus: (step, status) => options.onStepStatus?.(lab, step, status),
+    layout,
   });
-  await view.start();
+  // The workspace first, so the editor is laid out once, at its full size.
+  const workspace = new LabWorkspace(root, layout);
+  if (location.hash === WORKSPACE_HASH || layout.load().mode === 'workspace') workspace.enter();
+  try {
+    await view.start();
+  } catch (err) {
+    workspace.leave();
+    throw err;
+  }
   if (bootInBackground) void view.offerRuntime(bootInBackground(), WEBCONTAINER_READY_NOTICE);
-  return view;
+  return { view, workspace };
 }
