@@ -192,16 +192,12 @@ export class VirtualClock implements Clock {
   }
 }
 
-// The real Date.now, kept before anyone can replace it: the SQL database points Date.now at the
-// cluster's clock while a statement runs, and on a RealClock that clock would then read itself.
-const wallNow = Date.now;
-
 /** Wall-clock time, for a cluster served on real ports. */
 export class RealClock implements Clock {
-  readonly #start = wallNow();
+  readonly #start = Date.now();
 
   now(): number {
-    return wallNow() - this.#start;
+    return Date.now() - this.#start;
   }
 
   setTimeout(fn: () => void, ms: number): () => void {
