@@ -19,7 +19,8 @@ export class StoreNode extends ClusterNode {
     super(name, new Capacity(env.clock, capacity));
     this.isCache = isCache;
     this.role = isCache ? 'cache' : undefined;
-    this.store = new KeyValueStore(() => env.clock.now());
+    // The whole clock, not only now(): BLMOVE waits for its timeout on it.
+    this.store = new KeyValueStore(env.clock);
     this.cost = cost;
   }
 }
@@ -35,10 +36,11 @@ export function storeNode(env: NodeEnv, name: string, asker: string): StoreNode 
 export function storeClient(env: NodeEnv, from: string, name: string, limits: CallOptions = {}): KvClient {
   const node = storeNode(env, name, from);
   const { clock, metrics, network } = env;
-  const call = <T>(command: string, key: string, run: () => T): Promise<T> =>
+  const call = <T>(command: string, key: string, run: (signal?: AbortSignal) => T): Promise<T> =>
     withLimits(clock, limits, (signal) => network.deliver(from, name, signal, async () => {
       if (node.cost > 0) await node.work(node.cost);
-      const result = run();
+      // The caller's signal reaches a blocked command, so a caller that gave up takes no element later.
+      const result = run(signal);
       const served = metrics.of(name);
       const caller = metrics.of(from);
       served.requests++;
