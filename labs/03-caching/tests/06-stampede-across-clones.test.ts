@@ -49,7 +49,7 @@ async function lockTakenOver(cluster: Awaited<ReturnType<typeof cachingCluster>>
   let done = false;
   let other: Promise<Answer<ProductPage>> | undefined;
   const off = cluster.metrics.on((event) => {
-    if (done || event.from !== 'app-2') return;
+    if (done || (event.type !== 'kv' && event.type !== 'query') || event.from !== 'app-2') return;
     if (event.type === 'kv' && event.command === 'SET' && lock === undefined) lock = event.key;
     else if (lock !== undefined && moment === 'first query' && event.type === 'query') {
       done = true;
