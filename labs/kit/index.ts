@@ -22,10 +22,17 @@ export type { RunResult, SqlClient, SqlClock, SqlErrorCode, SqlRow, SqlValue, Sq
 export { SqlDatabase, BUSY_TIMEOUT } from './wal.ts';
 export { ReplicationGroup } from './components/replication.ts';
 export type { ReplicaStatus, ReplicationOptions } from './components/replication.ts';
+export { QueueError } from './components/queue.ts';
+export type { QueueClient, QueueMessage, QueueOptions, QueueStats, ReceiveOptions, TopicClient } from './components/queue.ts';
 export { Metrics, percentile } from './metrics.ts';
 export type { ClusterEvent, ClusterEventListener, Gauge, NodeMetrics } from './metrics.ts';
 export type { LatencySummary, LoadInterval, LoadOptions, LoadRate, LoadReport } from './load.ts';
 export { Client } from './clients.ts';
+export type { ClientOptions } from './clients.ts';
+export { AWS_REGION_RTT } from './regions.ts';
+export type { Asker, RegionMatrix, Resolution, Resolver } from './regions.ts';
+export { HttpCache, defaultCacheKey } from './components/http-cache.ts';
+export type { CacheOutcome, CacheStats, EdgeOptions } from './components/http-cache.ts';
 export { CookieJar } from './cookies.ts';
 export { seededRandom, deriveSeed } from './random.ts';
 export { getCookie, hostOf, retarget } from './http.ts';

@@ -34,7 +34,10 @@ export type ClusterEvent =
   | { type: 'log'; at: number; node: string; message: string }
   /** A replica's positions moved: `received` from its primary's log, `applied` to its data. */
   | { type: 'replication'; at: number; node: string; primary: string; received: number; applied: number }
-  | { type: 'promotion'; at: number; node: string; previous: string };
+  | { type: 'promotion'; at: number; node: string; previous: string }
+  | { type: 'queue'; at: number; node: string; op: 'send' | 'receive' | 'delete' | 'dead-letter'; id: string }
+  /** An HTTP cache answered: an edge node, or a client's private cache (`node` is the client). */
+  | { type: 'cache'; at: number; node: string; key: string; outcome: 'hit' | 'stale' | 'revalidated' | 'miss' | 'pass' };
 
 /** Something that reports capacity gauges for a node (its Capacity). */
 export interface Gauge {

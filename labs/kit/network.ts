@@ -7,6 +7,7 @@ import type { Clock } from './clock.ts';
 import { NetworkError } from './failures.ts';
 import type { ClusterNode } from './node.ts';
 import { deriveSeed, seededRandom } from './random.ts';
+import { AWS_REGION_RTT, roundTrip, type RegionMatrix } from './regions.ts';
 
 export interface LinkOptions {
   /** One-way latency in ms. */
@@ -36,6 +37,8 @@ export class Network {
   readonly #timeout: number;
   #defaultLatency: number;
   #partition: string[][] | undefined;
+  readonly #regions = new Map<string, string>();
+  #regionRtt: RegionMatrix = AWS_REGION_RTT;
 
   constructor(clock: Clock, options: NetworkOptions) {
     this.#clock = clock;
@@ -100,8 +103,36 @@ export class Network {
     this.#partition = undefined;
   }
 
+  /** Puts a node or client in a region. */
+  place(name: string, region: string): void {
+    this.#regions.set(name, region);
+  }
+
+  regionOf(name: string): string | undefined {
+    return this.#regions.get(name);
+  }
+
+  /** Names placed in `region`. */
+  inRegion(region: string): string[] {
+    return [...this.#regions].filter(([, r]) => r === region).map(([name]) => name);
+  }
+
+  /** Replaces the round trips between regions (default: AWS_REGION_RTT). */
+  setRegionLatency(matrix: RegionMatrix): void {
+    this.#regionRtt = matrix;
+  }
+
+  /** A link's own latency; else half the round trip between two different regions; else the default. */
   #latency(from: string, to: string): number {
-    return this.#links.get(`${from}>${to}`)?.latency ?? this.#defaultLatency;
+    const own = this.#links.get(`${from}>${to}`)?.latency;
+    if (own !== undefined) return own;
+    const [a, b] = [this.#regions.get(from), this.#regions.get(to)];
+    if (a !== undefined && b !== undefined && a !== b) {
+      const rtt = roundTrip(this.#regionRtt, a, b);
+      if (rtt === undefined) throw new NetworkError('unknown-host', `${from} → ${to}: no latency known between regions ${a} and ${b}`);
+      return rtt / 2;
+    }
+    return this.#defaultLatency;
   }
 
   #lost(from: string, to: string): boolean {

@@ -112,7 +112,8 @@ describe('limits', () => {
     const run = await cli(['clones', '--files', dir, '--timeout', '3']);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('Your code did not finish: the tests were stopped after 3 s.');
-    expect(run.ms).toBeLessThan(8000);
+    // 3 s of running, plus bundling the tests and starting Node on a machine busy with other tests.
+    expect(run.ms).toBeLessThan(15_000);
     expect(run.leftover).toEqual([]);
   }, 60_000);
 

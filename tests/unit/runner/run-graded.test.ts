@@ -58,7 +58,7 @@ test('the starter fails a test in every step, with the assertion message and the
     name: '300 requests through the balancer give each app server 100',
     passed: false,
     message:
-      'app-1 received 300 of 300 requests; round robin gives each of the three servers 100, in turn\n' +
+      'every request went to app-1 (app-1 300, app-2 0, app-3 0): the balancer must move on to the next server for every request; round robin gives each of the three servers 100, in turn\n' +
       'expected 100, received 300\n' +
       '(cluster seed 1: the same seed replays this run exactly)',
   });
