@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { cachingCluster, get, productInDb, put, show, type Product, type ProductPage } from './helpers.ts';
+import { cachingCluster, get, getAt, productInDb, put, show, type Product, type ProductPage } from './helpers.ts';
 
 test('after PUT /products/4, both endpoints show the new price, and reads are cached again', async () => {
   const cluster = await cachingCluster();
@@ -52,11 +52,13 @@ test('reads that arrive while a PUT runs do not put the old price back in the ca
   const cluster = await cachingCluster();
   await get(cluster, '/products/2');
   const price = productInDb(cluster, 2).priceCents + 100;
-  // The PUT and a stream of reads at the same moment: some reads run while the update is under way.
+  // app, which takes the PUT, is 20 ms from the database; app-2 reads product 2 every millisecond
+  // meanwhile, so some of its reads run while the update is on its way.
+  cluster.link('app', 'db', { latency: 20 });
   await cluster.run(async () => {
-    const reads = Array.from({ length: 20 }, async (_, i) => {
+    const reads = Array.from({ length: 40 }, async (_, i) => {
       await cluster.sleep(i);
-      return get(cluster, '/products/2');
+      return getAt(cluster, 'app-2', '/products/2');
     });
     await Promise.all([put(cluster, 2, { priceCents: price }), ...reads]);
   });

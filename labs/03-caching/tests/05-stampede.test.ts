@@ -9,6 +9,8 @@ test('100 concurrent requests for one product on a cold cache cost 1 query', asy
   expect(wrong.length, `${wrong.length} of 100 concurrent GET /products/7 got a wrong answer, e.g. ${wrong[0] ? show(wrong[0]) : ''}; every request that waits on a shared load must get its result`).toBe(0);
   const { queries } = cluster.metrics.node('db');
   expect(queries, `100 concurrent misses cost ${queries} queries: let concurrent misses on one key share one load (single-flight)`).toBe(1);
+  const { kvOps } = cluster.metrics.node('app');
+  expect(kvOps, `100 concurrent misses on one clone sent ${kvOps} commands to the key-value store: the requests that wait should wait on the load in progress inside the clone (a Map from key to its promise), not each poll the store`).toBeLessThanOrEqual(10);
 
   cluster.metrics.reset();
   await get(cluster, '/products/7');
