@@ -1,4 +1,4 @@
-// Provided: the cluster of this lab. Your code is in measure.ts.
+// Provided: the cluster of this lab. Your code is in measure.ts and app.ts.
 import { Cluster, type ClusterOptions, type WorkCost } from '@scale-lab/kit';
 import { createApp } from './app.ts';
 
@@ -9,8 +9,29 @@ export interface ServerOptions extends ClusterOptions {
   work?: WorkCost;
 }
 
-/** One app server, `app`, with a fixed number of cores; every GET / spends CPU time on them. */
+/** How many requests the inventory service runs at once: its 20 workers. */
+export const INVENTORY_WORKERS = 20;
+
+/** How long inventory takes per request, per cluster; tests change it to slow the dependency down. */
+const inventoryTimes = new WeakMap<Cluster, { ms: number }>();
+
+/** Makes every inventory request from now on take `ms` of a worker's time (100 ms when healthy). */
+export function setInventoryTime(cluster: Cluster, ms: number): void {
+  inventoryTimes.get(cluster)!.ms = ms;
+}
+
+/**
+ * One app server, `app`, with a fixed number of cores: every GET / spends CPU time on them, and
+ * GET /order also asks the inventory service, `inventory`, which runs 20 requests at a time.
+ */
 export function createOneServerCluster(options: ServerOptions = {}): Cluster {
-  const { cores = 2, work = { distribution: 'exponential', mean: 20 }, ...cluster } = options;
-  return new Cluster({ seed: 1, ...cluster }).addNode('app', (ctx) => createApp(ctx, work), { cores });
+  const { cores = 2, work = { distribution: 'exponential', mean: 20 }, ...settings } = options;
+  const cluster = new Cluster({ seed: 1, ...settings });
+  const inventory = { ms: 100 };
+  inventoryTimes.set(cluster, inventory);
+  cluster.addNode('inventory', (ctx) => async () => {
+    await ctx.work(inventory.ms);
+    return Response.json({ reserved: true });
+  }, { cores: INVENTORY_WORKERS });
+  return cluster.addNode('app', (ctx) => createApp(ctx, work), { cores });
 }
