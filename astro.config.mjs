@@ -8,6 +8,8 @@ import rehypeDiagramThemes, { rehypeDiagramStylesOutOfSvg } from './src/markdown
 import { focusableCodeBlocks } from './src/markdown/focusable-code-blocks.ts';
 import checkLinks from './src/integrations/check-links.ts';
 import hostingFiles from './src/integrations/hosting-files.ts';
+import monacoTsLibs from './src/integrations/monaco-ts-libs.ts';
+import { EDITOR_TS_LIBS } from './src/components/lab/editor-libs.ts';
 import { ISOLATION_HEADERS } from './src/hosting/headers.ts';
 
 
@@ -94,8 +96,9 @@ export default defineConfig({
     syntaxHighlight: { type: 'shiki', excludeLangs: ['mermaid'] },
   },
   vite: {
-    plugins: [monacoCssOnDemand()],
-    worker: { format: 'es' },
+    plugins: [monacoCssOnDemand(), monacoTsLibs(EDITOR_TS_LIBS)],
+    // Workers are bundled on their own: Monaco's TypeScript worker needs the lib plugin there too.
+    worker: { format: 'es', plugins: () => [monacoTsLibs(EDITOR_TS_LIBS)] },
     define: { 'import.meta.env.SCALE_LAB_DIAGRAMS_IN_BROWSER': JSON.stringify(!chromium) },
   },
   integrations: [

@@ -10,6 +10,7 @@
  * Prints "N passed, N failed" at the end; exit code 1 if any check failed.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkGradedTestSource } from '../labs/harness/graded-api.ts';
@@ -39,8 +40,20 @@ function noisy(result: LabResult): string[] {
   return result.steps.flatMap((s) => [s.error ?? '', ...s.tests.map((t) => t.message ?? '')]).filter((m) => MATCHER_NOISE.test(m));
 }
 
-function run(lab: LabFolder, files: Record<string, string>): Promise<LabResult> {
-  return runLabInNode(lab, files, { timeoutMs: 120_000 });
+/** Runs go two at a time (each is a process of its own); results are still reported in order. */
+const RUNS_AT_ONCE = Math.min(2, availableParallelism());
+let running = 0;
+const queued: (() => void)[] = [];
+
+async function run(lab: LabFolder, files: Record<string, string>): Promise<LabResult> {
+  while (running >= RUNS_AT_ONCE) await new Promise<void>((resolve) => queued.push(resolve));
+  running++;
+  try {
+    return await runLabInNode(lab, files, { timeoutMs: 60_000 });
+  } finally {
+    running--;
+    queued.shift()?.();
+  }
 }
 
 const { values, positionals: only } = parseArgs({ allowPositionals: true, options: { fixtures: { type: 'string' } } });
@@ -50,16 +63,25 @@ if (extraDir !== undefined && !(existsSync(extraDir) && statSync(extraDir).isDir
   process.exit(2);
 }
 
-async function checkMistake(lab: LabFolder, mistake: Mistake, shownAs: string): Promise<void> {
+/** Starts a mistake's run at once; the returned function awaits it and reports. */
+function checkMistake(lab: LabFolder, mistake: Mistake, shownAs: string): () => Promise<void> {
   const what = `${lab.name}: mistake "${mistake.mistake}" (${shownAs}) fails step ${mistake.step}, saying so`;
   let files: Record<string, string>;
   try {
     files = mistakeFiles(lab, mistake, shownAs);
   } catch (err) {
-    return report(false, what, [(err as Error).message]);
+    return async () => report(false, what, [(err as Error).message]);
   }
-  const result = await run(lab, files);
-  const step = result.steps.find((s) => s.id === mistake.step)!;
+  const running = run(lab, files);
+  return async () => reportMistake(lab, mistake, shownAs, what, await running);
+}
+
+function reportMistake(lab: LabFolder, mistake: Mistake, shownAs: string, what: string, result: LabResult): void {
+  // A fixture for step N must get past steps 1..N-1, or it proves nothing about step N's grader.
+  const target = result.steps.findIndex((s) => s.id === mistake.step);
+  const failedBefore = result.steps.slice(0, target).filter((s) => !s.passed);
+  report(failedBefore.length === 0, `${lab.name}: ${shownAs} passes every step before ${mistake.step}`, failedBefore.map((s) => `${s.id}: ${s.error ?? s.tests.filter((t) => !t.passed).map((t) => t.message).join('\n')}`));
+  const step = result.steps[target]!;
   const messages = step.tests.filter((t) => !t.passed).map((t) => t.message ?? '');
   const named = messages.some((m) => m.includes(mistake.message));
   report(!step.passed && named, what, [
@@ -76,27 +98,35 @@ for (const lab of allLabs().filter((l) => only.length === 0 || only.some((o) => 
   const problems = lab.lab.steps.flatMap((s) => checkGradedTestSource(s.test, readFileSync(join(lab.dir, s.test), 'utf8')));
   report(problems.length === 0, `${lab.name}: graded tests keep to the shared test API`, problems);
 
-  const solution = await run(lab, solutionFiles(lab));
+  // Every run of the lab starts now (two at a time); the checks below wait for them in order.
+  const solutionRun = run(lab, solutionFiles(lab));
+  const starterRun = run(lab, starterFiles(lab));
+  const mistakeChecks = lab.mistakes.map((mistake) => checkMistake(lab, mistake, `mistakes/${mistake.id}.json`));
+  let extra: Mistake[] = [];
+  const extraShown = extraDir === undefined ? '' : shown(join(extraDir, lab.name));
+  if (extraDir !== undefined) {
+    try {
+      extra = readMistakes(join(extraDir, lab.name), lab.lab, extraShown);
+    } catch (err) {
+      report(false, `${lab.name}: fixtures in ${extraShown}`, [(err as Error).message]);
+    }
+  }
+  const extraChecks = extra.map((mistake) => checkMistake(lab, mistake, `${extraShown}/${mistake.id}.json`));
+
+  const solution = await solutionRun;
   const notPassed = solution.steps.filter((s) => !s.passed);
   report(notPassed.length === 0, `${lab.name}: the solution passes every step`, notPassed.map((s) => `${s.id}: ${s.error ?? s.tests.filter((t) => !t.passed).map((t) => `${t.name}: ${t.message}`).join('\n')}`));
 
-  const starter = await run(lab, starterFiles(lab));
+  const starter = await starterRun;
   const wrong = starter.steps.filter((s) => s.passed || s.error !== undefined || !s.tests.some((t) => !t.passed && t.message));
   report(wrong.length === 0, `${lab.name}: the starter fails every step with that step's own message`, wrong.map((s) => `${s.id}: ${s.passed ? 'passed' : `failed without a test message: ${s.error}`}`));
   const noise = noisy(starter);
   report(noise.length === 0, `${lab.name}: the starter's failure messages read without matcher noise`, noise);
 
-  for (const mistake of lab.mistakes) await checkMistake(lab, mistake, `mistakes/${mistake.id}.json`);
-  if (extraDir !== undefined) {
-    const dir = join(extraDir, lab.name);
-    let extra: Mistake[] = [];
-    try {
-      extra = readMistakes(dir, lab.lab, shown(dir));
-    } catch (err) {
-      report(false, `${lab.name}: fixtures in ${shown(dir)}`, [(err as Error).message]);
-    }
-    for (const mistake of extra) await checkMistake(lab, mistake, shown(join(dir, `${mistake.id}.json`)));
-  }
+  // Each fixture's phrase names its own mistake: no two share one, and none contains another's.
+  const clashes = lab.mistakes.flatMap((a) => lab.mistakes.filter((b) => a !== b && b.message.includes(a.message)).map((b) => `"${a.message}" (${a.id}) is also in ${b.id}'s "${b.message}"`));
+  report(clashes.length === 0, `${lab.name}: every fixture's message phrase is its own`, clashes);
+  for (const check of [...mistakeChecks, ...extraChecks]) await check();
 }
 if (labsChecked === 0) report(false, `a lab named ${only.join(', ')}`, ['no such lab']);
 

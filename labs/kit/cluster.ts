@@ -15,13 +15,17 @@ import { HttpNode, HttpRouter, type NodeFactory, type Transport } from './compon
 import { StoreNode, storeClient } from './components/kv-store.ts';
 import { DatabaseNode, databaseClient } from './components/sql-database.ts';
 import { ReplicationGroup, type ReplicationOptions } from './components/replication.ts';
+import { QueueNode, TopicNode, queueClient, queueNode, topicClient, type QueueOptions } from './components/queue.ts';
 import type { KeyValueStore } from './kv.ts';
 import { Metrics } from './metrics.ts';
+import { Observation, type Topology } from './observation.ts';
 import { CLIENT, Network, type LinkOptions } from './network.ts';
-import type { ClusterNode, NodeEnv, NodeState } from './node.ts';
+import type { ClusterNode, NodeEnv, NodeKind, NodeState } from './node.ts';
 import { WalDatabase, type SqlDatabase } from './wal.ts';
+import type { RegionMatrix, Resolver } from './regions.ts';
 import { generateLoad, type LoadOptions, type LoadReport, type LoadSender } from './load.ts';
-import { Client } from './clients.ts';
+import { Client, type ClientOptions } from './clients.ts';
+import { HttpCache, edgeFactory, type CacheOutcome, type EdgeOptions } from './components/http-cache.ts';
 import { deriveSeed, seededRandom } from './random.ts';
 
 export interface ClusterOptions {
@@ -36,6 +40,8 @@ export interface ClusterOptions {
   /** Longest a single `run` may drive virtual time before it is stopped as a runaway (default 1 hour). */
   maxRunTime?: number;
 }
+
+const KIND_NAMES: Record<NodeKind, string> = { http: 'HTTP node', kv: 'key-value store', db: 'database', queue: 'queue', topic: 'topic' };
 
 /** A database's contents and capacity. */
 export interface DatabaseOptions extends CapacityOptions {
@@ -58,6 +64,8 @@ export class Cluster {
   readonly #services: ContextServices;
   readonly #clients = new Map<string, Client>();
   readonly #groups = new Map<string, ReplicationGroup>();
+  readonly #caches = new Map<string, HttpCache>();
+  #resolver: Resolver | undefined;
   readonly #loadRandom: () => number;
 
   constructor(options: ClusterOptions = {}) {
@@ -76,6 +84,8 @@ export class Cluster {
       fetch: (from, input, init) => this.#http.fetch(from, input, init),
       store: (from, name, limits) => storeClient(this.#env, from, name, limits),
       database: (from, name, limits) => databaseClient(this.#env, from, name, limits),
+      queue: (from, name, limits) => queueClient(this.#env, from, name, limits),
+      topic: (from, name, limits) => topicClient(this.#env, from, name, limits),
       log: (node, message) => this.log(node, message),
     };
   }
@@ -98,10 +108,13 @@ export class Cluster {
     return this;
   }
 
-  /** Adds a key-value store; `cost` is the CPU time one command takes there (default 0.5 ms). */
-  addStore(name = 'kv', options: { cost?: number } & CapacityOptions = {}): KeyValueStore {
-    const { cost = 0.5, ...capacity } = options;
-    return this.#add(new StoreNode(name, this.#env, cost, capacity)).store;
+  /**
+   * Adds a key-value store; `cost` is the CPU time one command takes there (default 0.5 ms). Declare
+   * it a `cache` to count its GETs as cache hits and misses (a session store's lookups are not).
+   */
+  addStore(name = 'kv', options: { cost?: number; cache?: boolean } & CapacityOptions = {}): KeyValueStore {
+    const { cost = 0.5, cache = false, ...capacity } = options;
+    return this.#add(new StoreNode(name, this.#env, cost, cache, capacity)).store;
   }
 
   /**
@@ -149,6 +162,23 @@ export class Cluster {
     const node = this.#network.find(name);
     if (!(node instanceof DatabaseNode)) throw new Error(`This cluster has no database named "${name}".`);
     return node;
+  }
+
+  /** Adds a queue with SQS semantics (a dead-letter queue is a queue too: add it as well). */
+  addQueue(name: string, options: QueueOptions = {}): this {
+    this.#add(new QueueNode(name, this.#env, options));
+    return this;
+  }
+
+  /** Adds a topic that sends each published message to every queue in `subscribers`. */
+  addTopic(name: string, subscribers: string[]): this {
+    this.#add(new TopicNode(name, this.#env, subscribers));
+    return this;
+  }
+
+  /** Direct access to a queue, for tests: its stats and the bodies it holds; no cost, not counted. */
+  queue(name: string): Pick<QueueNode, 'stats' | 'bodies' | 'send'> {
+    return queueNode(this.#env, name, 'cluster');
   }
 
   /** Direct access to a store's data, for tests and scenarios: no cost, no network, not counted. */
@@ -205,7 +235,7 @@ export class Cluster {
   /** Makes an HTTP node answer every request with `status` (default 500) without running its code. */
   fail(name: string, status = 500): void {
     const node = this.#node(name);
-    if (!(node instanceof HttpNode)) throw new Error(`fail() applies to HTTP nodes; ${name} is a ${node instanceof StoreNode ? 'key-value store' : 'database'}: use kill().`);
+    if (!(node instanceof HttpNode)) throw new Error(`fail() applies to HTTP nodes; ${name} is a ${KIND_NAMES[node.kind]}: use kill(), slow() or hang().`);
     node.fail(status);
     this.metrics.emit({ type: 'node', at: this.clock.now(), node: name, state: 'failing' });
   }
@@ -228,6 +258,58 @@ export class Cluster {
   /** Ends `fail()`, `slow()` or `hang()`: the node runs its own code again, with its memory intact; held answers go out. */
   recover(name: string): void {
     if (this.#node(name).recover()) this.metrics.emit({ type: 'node', at: this.clock.now(), node: name, state: 'up' });
+  }
+
+  // ---- regions and time ---------------------------------------------------------------------
+
+  /** Puts nodes in a region: links to other regions carry the regions' latency (see setRegionLatency). */
+  place(region: string, ...names: string[]): void {
+    for (const name of names) {
+      this.#node(name);
+      this.#network.place(name, region);
+    }
+  }
+
+  /** The region a node or client is in, or undefined. */
+  regionOf(name: string): string | undefined {
+    return this.#network.regionOf(name);
+  }
+
+  /** Replaces the round-trip times between regions (default: AWS_REGION_RTT, measured between AWS regions). */
+  setRegionLatency(matrix: RegionMatrix): void {
+    this.#network.setRegionLatency(matrix);
+  }
+
+  /** Kills every node in a region (a datacenter lost). */
+  killRegion(region: string): void {
+    for (const name of this.#network.inRegion(region)) if (this.#network.find(name)) this.kill(name);
+  }
+
+  /** Revives every node in a region. */
+  reviveRegion(region: string): void {
+    for (const name of this.#network.inRegion(region)) if (this.#network.find(name)) this.revive(name);
+  }
+
+  /** Cuts a region off from the rest of the network (its nodes and clients still talk among themselves). */
+  partitionRegion(region: string): void {
+    this.partition(this.#network.inRegion(region));
+  }
+
+  /**
+   * Lab code that answers clients' name lookups: which node a client (and its region) gets for a
+   * host name that is no node's, and for how long it may keep the answer (its TTL).
+   */
+  setResolver(resolver: Resolver | undefined): void {
+    this.#resolver = resolver;
+  }
+
+  /**
+   * Skews a node's clock: from now, its `ctx.now()` reads `offset` ms ahead of true time (negative:
+   * behind) and drifts by `drift` ms per ms (0.001: a second fast every 1,000 s). Timers and tests
+   * keep true time; `skew(name, {})` sets the clock right.
+   */
+  skew(name: string, skew: { offset?: number; drift?: number }): void {
+    this.#node(name).skew = { offset: skew.offset ?? 0, drift: skew.drift ?? 0, since: this.clock.now() };
   }
 
   /** Sets latency or loss on the link between two nodes, both ways. */
@@ -269,6 +351,26 @@ export class Cluster {
     return timeoutSignal(this.clock, ms);
   }
 
+  /** The cluster's shape now: nodes (kind, role, region, state), clients, and the links that carried calls. */
+  topology(): Topology {
+    const links = this.#network.observedLinks();
+    const clients = [...this.#clients.values()].map((c) => ({ name: c.name, region: c.region }));
+    if (links.some((l) => l.from === CLIENT)) clients.unshift({ name: CLIENT, region: undefined });
+    return {
+      nodes: this.#network.nodes().map((n) => ({ name: n.name, kind: n.kind, role: n.role, region: this.#network.regionOf(n.name), state: n.state })),
+      clients,
+      links,
+    };
+  }
+
+  /**
+   * Keeps the last `limit` events (default 10,000) until `stop()`; for a picture of a run, or a test.
+   * While nobody observes or listens (`metrics.on`), the cluster builds no events at all.
+   */
+  observe(limit = 10_000): Observation {
+    return new Observation(this.metrics, limit);
+  }
+
   log(node: string, message: string): void {
     this.metrics.emit({ type: 'log', at: this.clock.now(), node, message });
   }
@@ -290,14 +392,46 @@ export class Cluster {
    * A named client outside the cluster, like a browser: its own cookies, its own name on the
    * network (links and partitions can single it out). The same name gives the same client.
    */
-  client(name: string): Client {
+  client(name: string, options: ClientOptions = {}): Client {
     let client = this.#clients.get(name);
     if (!client) {
       this.#network.addClient(name);
-      client = new Client(name, this.clock, (from, request) => this.run(() => this.#http.fetch(from, request)));
+      client = new Client(name, this.clock, (from, request) => this.run(() => this.#http.fetch(from, request)), options, this.#cacheCounted, (host, asker) => {
+        // Node names need no resolving; other names go to the lab's resolver, if it has one.
+        if (this.#network.find(host) || !this.#resolver) return undefined;
+        return this.#resolver(host, { name: asker.name, region: asker.region });
+      });
+      if (options.region !== undefined) this.#network.place(name, options.region);
       this.#clients.set(name, client);
     }
     return client;
+  }
+
+  /** Counts a cache's answer for its node (an edge, or a client with a private cache) and tells listeners. */
+  readonly #cacheCounted = (node: string, key: string, outcome: CacheOutcome): void => {
+    const m = this.metrics.of(node);
+    if (outcome === 'hit' || outcome === 'stale' || outcome === 'revalidated') m.cacheHits++;
+    else if (outcome === 'miss') m.cacheMisses++;
+    if (this.metrics.listening) this.metrics.emit({ type: 'cache', at: this.clock.now(), node, key, outcome });
+  };
+
+  /**
+   * Adds an edge node: an HTTP cache in front of `origin` that obeys the origin's caching headers as
+   * a shared cache does; `key` (the lab's code) may choose the cache key; `maxBytes` bounds it.
+   */
+  addEdge(name: string, options: EdgeOptions): HttpCache {
+    const cache = new HttpCache(this.clock, { shared: true, maxBytes: options.maxBytes });
+    this.addNode(name, edgeFactory(cache, options, this.#cacheCounted));
+    this.#node(name).role = 'edge';
+    this.#caches.set(name, cache);
+    return cache;
+  }
+
+  /** The cache of an edge node: stats and purge. */
+  cache(name: string): HttpCache {
+    const cache = this.#caches.get(name);
+    if (!cache) throw new Error(`This cluster has no edge cache named "${name}".`);
+    return cache;
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 import { drawWork, type WorkCost } from './capacity.ts';
 import type { Clock } from './clock.ts';
+import type { QueueClient, TopicClient } from './components/queue.ts';
 import type { CallOptions } from './failures.ts';
 import { retarget } from './http.ts';
 import type { KvClient } from './kv.ts';
@@ -16,7 +17,7 @@ import type { SqlClient } from './sql.ts';
 export interface NodeContext {
   /** This node's host name, e.g. `app-1`. */
   readonly name: string;
-  /** Milliseconds of cluster time: virtual under test, real when served on ports. Use instead of Date.now(). */
+  /** Milliseconds of this node's clock: cluster time, unless the test skewed it. Use instead of Date.now(). */
   now(): number;
   /** Waits `ms` of cluster time. Use instead of setTimeout in a promise. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
@@ -48,6 +49,10 @@ export interface NodeContext {
   store(name: string, limits?: CallOptions): KvClient;
   /** A database by name; `{ timeout }` or `{ signal }` limit each of its calls, as for `store`. */
   database(name: string, limits?: CallOptions): SqlClient;
+  /** A queue by name (SQS semantics); `{ timeout }` or `{ signal }` limit each call. */
+  queue(name: string, limits?: CallOptions): QueueClient;
+  /** A topic by name: `publish` sends to every subscribed queue. */
+  topic(name: string, limits?: CallOptions): TopicClient;
   /** Writes a line to the cluster's log, prefixed with this node's name. */
   log(...args: unknown[]): void;
 }
@@ -60,7 +65,23 @@ export interface ContextServices {
   fetch(from: string, input: string | URL | Request, init?: RequestInit): Promise<Response>;
   store(from: string, name: string, limits?: CallOptions): KvClient;
   database(from: string, name: string, limits?: CallOptions): SqlClient;
+  queue(from: string, name: string, limits?: CallOptions): QueueClient;
+  topic(from: string, name: string, limits?: CallOptions): TopicClient;
   log(node: string, message: string): void;
+}
+
+/**
+ * `client` whose every call fails once `life` ends: code of a node that went down (a handler still
+ * awaiting something when it was killed) stops there instead of acting from beyond the grave.
+ */
+function tiedTo<T extends object>(client: T, life: AbortSignal): T {
+  const tied: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(client)) {
+    tied[key] = typeof value === 'function'
+      ? (...args: unknown[]) => (life.aborted ? Promise.reject(life.reason) : (value as (...a: unknown[]) => unknown)(...args))
+      : value;
+  }
+  return tied as T;
 }
 
 /** A fresh context for the current life of `node`. */
@@ -78,8 +99,8 @@ export function createContext(node: ClusterNode, services: ContextServices): Nod
   let db: SqlClient | undefined;
   return {
     name: node.name,
-    now: () => clock.now(),
-    sleep: (ms, signal) => clock.sleep(ms, signal),
+    now: () => node.localTime(clock.now()),
+    sleep: (ms, signal) => clock.sleep(ms, signal ? AbortSignal.any([life, signal]) : life),
     setTimeout: (fn, ms) => owned(clock.setTimeout(fn, ms)),
     setInterval: (fn, ms) => owned(clock.setInterval(fn, ms)),
     work: (cost, signal) => node.work(drawWork(cost, workRandom), signal),
@@ -88,13 +109,15 @@ export function createContext(node: ClusterNode, services: ContextServices): Nod
     fetch: (input, init) => (life.aborted ? Promise.reject(life.reason) : services.fetch(node.name, input, init)),
     forward: async (request, host, init) => services.fetch(node.name, await retarget(request, host), init?.signal ? { signal: init.signal } : undefined),
     get kv() {
-      return (kv ??= services.store(node.name, 'kv'));
+      return (kv ??= tiedTo(services.store(node.name, 'kv'), life));
     },
     get db() {
-      return (db ??= services.database(node.name, 'db'));
+      return (db ??= tiedTo(services.database(node.name, 'db'), life));
     },
-    store: (name, limits) => services.store(node.name, name, limits),
-    database: (name, limits) => services.database(node.name, name, limits),
+    store: (name, limits) => tiedTo(services.store(node.name, name, limits), life),
+    database: (name, limits) => tiedTo(services.database(node.name, name, limits), life),
+    queue: (name, limits) => tiedTo(services.queue(node.name, name, limits), life),
+    topic: (name, limits) => tiedTo(services.topic(node.name, name, limits), life),
     log: (...args) => services.log(node.name, args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')),
   };
 }

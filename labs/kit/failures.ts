@@ -60,12 +60,15 @@ export interface CallOptions {
  * Runs `call` under the limits of `options`: the caller's signal, and a timer for `timeout` that is
  * cancelled when the call ends (so thousands of quick calls leave no timers behind).
  */
-export async function withLimits<T>(clock: Clock, options: CallOptions, call: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+export function withLimits<T>(clock: Clock, options: CallOptions, call: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
   if (options.timeout === undefined) return call(options.signal);
+  return withTimeout(clock, options.timeout, options.signal, call);
+}
+
+async function withTimeout<T>(clock: Clock, ms: number, given: AbortSignal | undefined, call: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
   const controller = new AbortController();
-  const ms = options.timeout;
   const cancel = clock.setTimeout(() => controller.abort(new TimeoutError(ms)), ms);
-  const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+  const signal = given ? AbortSignal.any([given, controller.signal]) : controller.signal;
   try {
     return await call(signal);
   } finally {

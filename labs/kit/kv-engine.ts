@@ -294,6 +294,8 @@ export class KeyValueStore {
       if (when > LLONG_MAX / 1000n || when < LLONG_MIN / 1000n) throw new KvError(E.invalidExpire(command));
       when *= 1000n;
     }
+    // Redis adds Unix time here; the store adds its clock's time since the cluster started, so only an
+    // amount within about 1.8e12 ms of the 64-bit limit is taken here and refused by Redis.
     if (when > LLONG_MAX - BigInt(now)) throw new KvError(E.invalidExpire(command));
     when += BigInt(now);
     const entry = this.#live(key, now);

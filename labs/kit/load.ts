@@ -5,7 +5,7 @@
  * latency percentiles, overall and per interval, each computed from the raw samples.
  */
 import type { Clock } from './clock.ts';
-import { percentile } from './metrics.ts';
+import { percentileOfSorted } from './metrics.ts';
 
 /** Requests per second: fixed, ramping linearly over the run's `duration`, or in steps (`at` in ms from the start). */
 export type LoadRate = number | { from: number; to: number } | { steps: { at: number; rate: number }[] };
@@ -99,7 +99,9 @@ const micro = (ms: number) => Math.round(ms * 1000) / 1000;
 
 function summary(latencies: number[]): LatencySummary {
   const mean = latencies.length ? micro(latencies.reduce((a, b) => a + b, 0) / latencies.length) : 0;
-  return { mean, p50: percentile(latencies, 50), p90: percentile(latencies, 90), p99: percentile(latencies, 99), max: percentile(latencies, 100) };
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const at = (p: number) => percentileOfSorted(sorted, p);
+  return { mean, p50: at(50), p90: at(90), p99: at(99), max: at(100) };
 }
 
 /** The rate in force `t` ms into a run of `duration` ms. */

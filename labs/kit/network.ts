@@ -7,6 +7,7 @@ import type { Clock } from './clock.ts';
 import { NetworkError } from './failures.ts';
 import type { ClusterNode } from './node.ts';
 import { deriveSeed, seededRandom } from './random.ts';
+import { AWS_REGION_RTT, roundTrip, type RegionMatrix } from './regions.ts';
 
 export interface LinkOptions {
   /** One-way latency in ms. */
@@ -36,6 +37,10 @@ export class Network {
   readonly #timeout: number;
   #defaultLatency: number;
   #partition: string[][] | undefined;
+  readonly #regions = new Map<string, string>();
+  /** Calls and failures seen on each link, by sender then receiver: the links as observed. */
+  readonly #traffic = new Map<string, Map<string, { calls: number; failures: number }>>();
+  #regionRtt: RegionMatrix = AWS_REGION_RTT;
 
   constructor(clock: Clock, options: NetworkOptions) {
     this.#clock = clock;
@@ -100,8 +105,36 @@ export class Network {
     this.#partition = undefined;
   }
 
+  /** Puts a node or client in a region. */
+  place(name: string, region: string): void {
+    this.#regions.set(name, region);
+  }
+
+  regionOf(name: string): string | undefined {
+    return this.#regions.get(name);
+  }
+
+  /** Names placed in `region`. */
+  inRegion(region: string): string[] {
+    return [...this.#regions].filter(([, r]) => r === region).map(([name]) => name);
+  }
+
+  /** Replaces the round trips between regions (default: AWS_REGION_RTT). */
+  setRegionLatency(matrix: RegionMatrix): void {
+    this.#regionRtt = matrix;
+  }
+
+  /** A link's own latency; else half the round trip between two different regions; else the default. */
   #latency(from: string, to: string): number {
-    return this.#links.get(`${from}>${to}`)?.latency ?? this.#defaultLatency;
+    const own = this.#links.get(`${from}>${to}`)?.latency;
+    if (own !== undefined) return own;
+    const [a, b] = [this.#regions.get(from), this.#regions.get(to)];
+    if (a !== undefined && b !== undefined && a !== b) {
+      const rtt = roundTrip(this.#regionRtt, a, b);
+      if (rtt === undefined) throw new NetworkError('unknown-host', `${from} → ${to}: no latency known between regions ${a} and ${b}`);
+      return rtt / 2;
+    }
+    return this.#defaultLatency;
   }
 
   #lost(from: string, to: string): boolean {
@@ -126,6 +159,34 @@ export class Network {
   ): Promise<T> {
     const node = this.#nodes.get(to);
     if (!node) throw new NetworkError('unknown-host', `${from} → ${to}: no node named "${to}" in this cluster (nodes: ${this.names.join(', ')})`);
+    let byReceiver = this.#traffic.get(from);
+    if (!byReceiver) this.#traffic.set(from, (byReceiver = new Map()));
+    let link = byReceiver.get(to);
+    if (!link) byReceiver.set(to, (link = { calls: 0, failures: 0 }));
+    link.calls++;
+    try {
+      return await this.#carry(from, to, node, signal, serve, options);
+    } catch (err) {
+      link.failures++;
+      throw err;
+    }
+  }
+
+  /** Every link that carried a call, with how many and how many failed. */
+  observedLinks(): { from: string; to: string; calls: number; failures: number }[] {
+    const links: { from: string; to: string; calls: number; failures: number }[] = [];
+    for (const [from, byReceiver] of this.#traffic) for (const [to, { calls, failures }] of byReceiver) links.push({ from, to, calls, failures });
+    return links;
+  }
+
+  async #carry<T>(
+    from: string,
+    to: string,
+    node: ClusterNode,
+    signal: AbortSignal | undefined,
+    serve: (node: ClusterNode, connection: HeldConnection) => Promise<T>,
+    options: { connected?: boolean },
+  ): Promise<T> {
     signal?.throwIfAborted();
     if (this.#lost(from, to)) {
       // A lost request is never answered: the caller waits until its own timeout, or the network's.
@@ -148,11 +209,12 @@ export class Network {
     const life = node.life;
     let answer: T;
     try {
-      await this.#whileHung(node, from, signal);
+      // (Checked before awaiting: an await costs every call a turn of the event loop's microtasks.)
+      if (node.unhung) await this.#whileHung(node, from, signal);
       answer = await raceAbort(serve(node, connection), life, signal);
       // A slow node's answer leaves late; a node that hung meanwhile keeps it.
       if (node.delay > 0) await raceAbort(this.#clock.sleep(node.delay, signal), life);
-      await this.#whileHung(node, from, signal);
+      if (node.unhung) await this.#whileHung(node, from, signal);
     } finally {
       if (!kept) admitted.release();
     }

@@ -18,7 +18,7 @@ import type { Network } from './network.ts';
 export type NodeState = 'up' | 'killed' | 'failing' | 'slow' | 'hung';
 
 /** The kinds of node a cluster can hold; each is one component file. */
-export type NodeKind = 'http' | 'kv' | 'db';
+export type NodeKind = 'http' | 'kv' | 'db' | 'queue' | 'topic';
 
 export abstract class ClusterNode {
   abstract readonly kind: NodeKind;
@@ -30,6 +30,10 @@ export abstract class ClusterNode {
   generation = 0;
   /** Extra ms every answer waits while the node is `slow`. */
   delay = 0;
+  /** What the node does in its group, for a picture of the cluster: `primary`, `replica`, `cache`, `edge`. */
+  role: string | undefined = undefined;
+  /** Clock skew: `ctx.now()` reads true time + offset + drift × (true time − since). */
+  skew = { offset: 0, drift: 0, since: 0 };
   #life = new AbortController();
   /** Settles when a hung node recovers (or goes down). */
   #unhung: { promise: Promise<void>; resolve: () => void } | undefined;
@@ -66,6 +70,12 @@ export abstract class ClusterNode {
     this.state = 'up';
     this.started();
     return true;
+  }
+
+  /** What this node's own clock reads at true time `now`. */
+  localTime(now: number): number {
+    const { offset, drift, since } = this.skew;
+    return now + offset + drift * (now - since);
   }
 
   /** Makes every answer leave `ms` late. */

@@ -132,8 +132,11 @@ export class SqlHandle {
   }
 
   #onClock<T>(fn: () => T): T {
+    // Read first: the cluster's clock may itself read Date.now (a real clock), which is replaced below.
+    // One reading per statement is what SQLite does anyway ('now' is fixed within a statement).
+    const now = this.#clock.now();
     const realNow = Date.now;
-    Date.now = () => this.#clock.now();
+    Date.now = () => now;
     try {
       return fn();
     } finally {

@@ -13,6 +13,7 @@ async function seriousViolations(page: Page) {
 
 for (const chapter of CHAPTERS) {
   test(`${chapter}: no serious or critical axe violations, with the lab open and the quiz answered`, async ({ page }) => {
+    test.setTimeout(120_000); // two scans where there is a lab: the workspace, then the page
     await page.goto(`chapters/${chapter}/?runtime=worker`);
     // The quiz first: an open lab's workspace makes the page beneath it inert.
     const quiz = page.getByTestId('quiz');

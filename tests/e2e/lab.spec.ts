@@ -145,3 +145,20 @@ test('with auto and StackBlitz never answering, the first results come within th
   await expect(last.root.getByTestId('lab-runtime-notice')).toHaveCount(0);
   await expect(last.root.getByTestId('lab-error')).toBeHidden();
 });
+
+for (const lab of ['01-clones', '03-caching']) {
+  test(`${lab}: the editor type-checks every file against the kit and the Worker's web APIs`, async ({ page }) => {
+    const root = await openLab(page, lab);
+    const editor = root.locator('.lab-editor');
+    // A typo in a kit API proves the TypeScript worker has checked the files with the kit's types.
+    await root.locator('.lab-editor .view-lines').click();
+    await page.keyboard.press('ControlOrMeta+End');
+    await page.keyboard.insertText('\nexport const typo = (ctx: NodeContext) => ctx.forwrd;\n');
+    await expect(editor).toHaveAttribute('data-problems', /'forwrd' does not exist on type 'NodeContext'/, { timeout: 30_000 });
+    for (const tab of await root.locator('[role="tab"]').all()) {
+      await tab.click();
+      // Promise, Map, Response, URL…: a missing lib shows as names TypeScript cannot find.
+      await expect(editor).not.toHaveAttribute('data-problems', /Cannot find (name|global type)/);
+    }
+  });
+}

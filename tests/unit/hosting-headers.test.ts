@@ -14,6 +14,9 @@ test('every host file carries the isolation headers under the base path', () => 
   expect(nginx).toContain('add_header Cross-Origin-Opener-Policy "same-origin" always;');
   // nginx does not inherit add_header into a nested location that adds its own: the asset block repeats them.
   expect(nginx.split('Cross-Origin-Embedder-Policy').length - 1).toBe(2);
+  // A missing page is the course's own 404, under the base; Monaco and the runtimes go out compressed.
+  expect(nginx).toContain('error_page 404 /course/404.html;');
+  expect(nginx).toMatch(/gzip_types [^;]*application\/javascript[^;]*application\/wasm/);
 });
 
 test('rules apply by path prefix, later rules adding to earlier ones', () => {

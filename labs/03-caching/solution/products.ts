@@ -2,6 +2,10 @@ import type { Handler, NodeContext } from '@scale-lab/kit';
 
 /** How long a cached value may be served: the upper bound on staleness when a change bypasses the service. */
 const CACHE_TTL_S = 60;
+/** How long a rebuild lock lives if its holder never releases it (it crashed): longer than any rebuild. */
+const LOCK_MS = 5000;
+/** How often a clone that lost the race for the lock looks for the winner's value. */
+const WAIT_MS = 20;
 
 interface Product {
   id: number;
@@ -43,8 +47,8 @@ function parseChanges(body: unknown): { name?: string; priceCents?: number } | s
  * `ctx.kv` is the shared key-value store, with string values as in Redis.
  */
 export function createProductService(ctx: NodeContext): Handler {
-  // Loads in progress, by key: concurrent misses on one key wait for the same load (single-flight).
-  // It holds a promise only while it runs, never data, so the server stays stateless.
+  // Loads in progress, by key: concurrent misses on one key in this clone wait for the same load
+  // (single-flight). It holds a promise only while it runs, never data, so the server stays stateless.
   const loading = new Map<string, Promise<unknown>>();
 
   /** Cache-aside: the value cached under `key`, else `load()` from the database, cached with an expiry. */
@@ -54,13 +58,37 @@ export function createProductService(ctx: NodeContext): Handler {
     const flight = (async () => {
       const hit = await ctx.kv.get(key);
       if (hit !== null) return JSON.parse(hit) as T;
-      const value = await load();
-      // A product that does not exist is not cached: it is asked of the database again next time.
-      if (value !== null) await ctx.kv.set(key, JSON.stringify(value), { ex: CACHE_TTL_S });
-      return value;
+      return rebuild(key, load);
     })().finally(() => loading.delete(key));
     loading.set(key, flight);
     return flight;
+  }
+
+  /**
+   * Loads `key` once across every clone: the clone that takes the lock in the shared store loads and
+   * caches; the others wait for its value. The lock expires, in case its holder dies, and carries a
+   * token, so that a holder whose lock expired meanwhile does not release the next holder's.
+   */
+  async function rebuild<T>(key: string, load: () => Promise<T | null>): Promise<T | null> {
+    const lock = `lock:${key}`;
+    const token = `${ctx.name}:${Math.floor(ctx.random() * 2 ** 48).toString(36)}`;
+    for (;;) {
+      if ((await ctx.kv.set(lock, token, { nx: true, px: LOCK_MS })) === 'OK') {
+        try {
+          const value = await load();
+          // A product that does not exist is not cached: it is asked of the database again next time.
+          if (value !== null) await ctx.kv.set(key, JSON.stringify(value), { ex: CACHE_TTL_S });
+          return value;
+        } finally {
+          // Only if it is still ours, in one atomic step: a GET then a DEL could delete another's lock.
+          await ctx.kv.delIfEquals(lock, token);
+        }
+      }
+      // Another clone holds the lock: wait for its value, or for the lock to go (released, or expired).
+      await ctx.sleep(WAIT_MS);
+      const filled = await ctx.kv.get(key);
+      if (filled !== null) return JSON.parse(filled) as T;
+    }
   }
 
   async function loadProduct(id: number): Promise<Product | null> {

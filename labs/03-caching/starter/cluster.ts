@@ -51,11 +51,14 @@ INSERT INTO stock (product_id, quantity) VALUES
   (1, 42), (2, 310), (3, 87), (4, 15), (5, 6), (6, 23), (7, 154), (8, 38), (9, 61), (10, 29);
 `;
 
-/** Clients reach the product service at http://app/; it reads the database db, and may cache in kv. */
+/** The clones of the product service, all running products.ts; clients reach the first at http://app/. */
+export const APP_CLONES = ['app', 'app-2', 'app-3'];
+
+/** Three clones of the product service; they read the database db, and may cache in kv, which they share. */
 export async function createCachingCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const cluster = new Cluster({ seed: 1, ...options });
   cluster.addStore('kv');
   await cluster.addDatabase('db', { setup: SQL, cost: 5 });
-  cluster.addNode('app', createProductService);
+  for (const name of APP_CLONES) cluster.addNode(name, createProductService);
   return cluster;
 }

@@ -9,6 +9,8 @@ test('100 concurrent requests for one product on a cold cache cost 1 query', asy
   expect(wrong.length, `${wrong.length} of 100 concurrent GET /products/7 got a wrong answer, e.g. ${wrong[0] ? show(wrong[0]) : ''}; every request that waits on a shared load must get its result`).toBe(0);
   const { queries } = cluster.metrics.node('db');
   expect(queries, `100 concurrent misses cost ${queries} queries: let concurrent misses on one key share one load (single-flight)`).toBe(1);
+  const { kvOps } = cluster.metrics.node('app');
+  expect(kvOps, `100 concurrent misses on one clone sent ${kvOps} commands to the key-value store: the requests that wait should wait on the load in progress inside the clone (a Map from key to its promise), not each poll the store`).toBeLessThanOrEqual(10);
 
   cluster.metrics.reset();
   await get(cluster, '/products/7');
@@ -36,4 +38,14 @@ test('concurrent requests for different products each get their own product', as
   });
   const { queries } = cluster.metrics.node('db');
   expect(queries, `100 concurrent requests for 10 products cost ${queries} queries; one load per key makes 10: let concurrent misses on one key share one load (single-flight)`).toBe(10);
+});
+
+test('concurrent requests for a product and for its page each get their own answer', async () => {
+  const cluster = await cachingCluster();
+  const paths = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? '/products/7' : '/products/7/page'));
+  const answers = await getAll<unknown>(cluster, paths);
+  answers.forEach((answer, i) => {
+    const want = paths[i] === '/products/7' ? productInDb(cluster, 7) : pageInDb(cluster, 7);
+    expect(answer.body, `concurrent GET ${paths[i]} answered ${show(answer)}: a product and its page are two loads under two keys, even with the same id; key your loads in progress by cache key, not by product id`).toEqual(want);
+  });
 });

@@ -2,7 +2,9 @@
 // and the answers the database says are right.
 import { onTestFailed } from 'vitest';
 import type { Cluster } from '@scale-lab/kit';
-import { createCachingCluster } from '../starter/cluster.ts';
+import { APP_CLONES, createCachingCluster } from '../starter/cluster.ts';
+
+export { APP_CLONES };
 
 export interface Product {
   id: number;
@@ -65,7 +67,17 @@ async function answerOf<T>(res: Response): Promise<Answer<T>> {
 
 /** GET `path` on the product service, e.g. `/products/3/page`. */
 export async function get<T>(cluster: Cluster, path: string): Promise<Answer<T>> {
-  return answerOf<T>(await cluster.fetch(`http://app${path}`));
+  return getAt<T>(cluster, 'app', path);
+}
+
+/** GET `path` on one clone, e.g. app-2; status 0 when no answer came within `timeoutMs` of cluster time. */
+export async function getAt<T>(cluster: Cluster, clone: string, path: string, timeoutMs?: number): Promise<Answer<T>> {
+  try {
+    const res = await cluster.fetch(`http://${clone}${path}`, timeoutMs === undefined ? undefined : { signal: cluster.timeout(timeoutMs) });
+    return await answerOf<T>(res);
+  } catch {
+    return { status: 0, body: undefined };
+  }
 }
 
 /** PUT /products/:id with a JSON body, e.g. { priceCents: 1999 }. */

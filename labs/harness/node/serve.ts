@@ -48,7 +48,7 @@ try {
   if (typeof create !== 'function') fail(`${spec.file} does not export ${spec.export}.`);
   cluster = (await (create as (options: kit.ClusterOptions) => kit.Cluster | Promise<kit.Cluster>)({ clock: 'real' }));
 } catch (err) {
-  fail(`The cluster could not be built from your files: ${err instanceof Error ? err.message : String(err)}`);
+  fail(`The cluster could not be built from your files: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
 }
 
 // The entry node on `port`, the others on the ports after it, in the cluster's order.

@@ -40,7 +40,7 @@ import {
 } from '@vitest/expect';
 import { GRADED_TEST_API, type GradedTestApi } from '../graded-api.ts';
 
-/** The runner settings of a graded run in Node (scripts/lab-runner/vitest.lab.config.ts and Vitest's defaults). */
+/** The runner settings of every graded run: Vitest's defaults, with a 20 s limit per test as the lab tests were written for. */
 export const RUNNER_CONFIG: VitestRunnerConfig = {
   root: '/',
   setupFiles: [],

@@ -4,6 +4,7 @@
  */
 import type { NodeContext } from '../context.ts';
 import { Capacity, type CapacityOptions } from '../capacity.ts';
+import { failureKind } from '../failures.ts';
 import { ClusterNode, messageOf, type NodeEnv } from '../node.ts';
 
 /** A node: answers requests the way `fetch` handlers do in Hono, Workers or Deno.serve. */
@@ -87,8 +88,9 @@ export class HttpNode extends ClusterNode {
     const latency = clock.now() - start;
     m.latencies.push(latency);
     if (response.status >= 500) m.errors++;
-    const url = new URL(request.url);
-    metrics.emit({ type: 'request', at: clock.now(), from, node: this.name, method: request.method, path: url.pathname, status: response.status, latency });
+    if (metrics.listening) {
+      metrics.emit({ type: 'request', at: clock.now(), from, node: this.name, method: request.method, path: new URL(request.url).pathname, status: response.status, latency });
+    }
     return response;
   }
 }
@@ -118,10 +120,26 @@ export class HttpRouter {
       return Promise.reject(new TypeError(`${from}: bad request to ${String(input)}: ${messageOf(err)}`));
     }
     const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined) ?? undefined;
-    const to = new URL(request.url).hostname;
-    return this.#env.network.deliver(from, to, signal, (node) => {
+    const url = new URL(request.url);
+    const to = url.hostname;
+    const answer = this.#env.network.deliver(from, to, signal, (node) => {
       if (!(node instanceof HttpNode)) throw new TypeError(`${from} → ${to}: ${to} is not an HTTP node; use ctx.kv or ctx.db`);
       return this.transport ? this.transport.send(to, request, from) : node.handle(request, from);
     });
+    const { metrics, clock } = this.#env;
+    if (!metrics.listening) return answer;
+    const call = { from, to, method: request.method, path: url.pathname };
+    const start = clock.now();
+    metrics.emit({ type: 'sent', at: start, ...call });
+    return answer.then(
+      (response) => {
+        metrics.emit({ type: 'answered', at: clock.now(), ...call, status: response.status, start, end: clock.now() });
+        return response;
+      },
+      (err: unknown) => {
+        metrics.emit({ type: 'failed', at: clock.now(), ...call, kind: failureKind(err), message: messageOf(err), start, end: clock.now() });
+        throw err;
+      },
+    );
   }
 }

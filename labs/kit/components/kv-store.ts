@@ -12,10 +12,15 @@ export class StoreNode extends ClusterNode {
   readonly store: KeyValueStore;
   /** CPU time one command costs, in ms. */
   readonly cost: number;
+  /** Declared a cache: its GETs count as hits and misses (a session store's do not). */
+  readonly isCache: boolean;
 
-  constructor(name: string, env: NodeEnv, cost: number, capacity: CapacityOptions = {}) {
+  constructor(name: string, env: NodeEnv, cost: number, isCache: boolean, capacity: CapacityOptions = {}) {
     super(name, new Capacity(env.clock, capacity));
-    this.store = new KeyValueStore(() => env.clock.now());
+    this.isCache = isCache;
+    this.role = isCache ? 'cache' : undefined;
+    // The whole clock, not only now(): BLMOVE waits for its timeout on it.
+    this.store = new KeyValueStore(env.clock);
     this.cost = cost;
   }
 }
@@ -31,24 +36,25 @@ export function storeNode(env: NodeEnv, name: string, asker: string): StoreNode 
 export function storeClient(env: NodeEnv, from: string, name: string, limits: CallOptions = {}): KvClient {
   const node = storeNode(env, name, from);
   const { clock, metrics, network } = env;
-  const call = <T>(command: string, key: string, run: () => T): Promise<T> =>
+  const call = <T>(command: string, key: string, run: (signal?: AbortSignal) => T): Promise<T> =>
     withLimits(clock, limits, (signal) => network.deliver(from, name, signal, async () => {
       if (node.cost > 0) await node.work(node.cost);
-      const result = run();
+      // The caller's signal reaches a blocked command, so a caller that gave up takes no element later.
+      const result = run(signal);
       const served = metrics.of(name);
       const caller = metrics.of(from);
       served.requests++;
       for (const m of [served, caller]) m.kvOps++;
       let hit: boolean | undefined;
       if (command === 'GET') {
-        hit = result !== null;
+        if (node.isCache) hit = result !== null;
         for (const m of [served, caller]) {
           m.kvReads++;
-          if (hit) m.cacheHits++;
-          else m.cacheMisses++;
+          if (hit === true) m.cacheHits++;
+          else if (hit === false) m.cacheMisses++;
         }
       }
-      metrics.emit({ type: 'kv', at: clock.now(), from, node: name, command, key, hit });
+      if (metrics.listening) metrics.emit({ type: 'kv', at: clock.now(), from, node: name, command, key, hit });
       return result;
     }));
   return kvClient(call, node.store);

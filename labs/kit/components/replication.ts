@@ -94,6 +94,14 @@ export class ReplicationGroup {
   #member(node: DatabaseNode): Member {
     const member = new Member(node);
     this.#members.set(node.name, member);
+    // Positions and lag in the node's metrics, read when the metrics are.
+    this.#env.metrics.track(node.name, {
+      metrics: () => {
+        const { received, applied, lag } = this.#statusOf(member, this.#env.clock.now());
+        return { received, applied, lag };
+      },
+      resetWindow: () => {},
+    });
     node.acknowledge = (position) => this.#acknowledged(member, position);
     node.onRevive(() => {
       this.#applyNext(member);
@@ -112,18 +120,20 @@ export class ReplicationGroup {
     const now = this.#env.clock.now();
     return [...this.#members.values()]
       .sort((a, b) => Number(b === this.#primary) - Number(a === this.#primary))
-      .map((m) => {
-        const pending = m.source?.log[m.applied];
-        return {
-          node: m.node.name,
-          role: m.source ? 'replica' : 'primary',
-          primary: m.source?.node.name,
-          received: m.received,
-          applied: m.applied,
-          lag: m.source && pending ? now - pending.committedAt : 0,
-          paused: m.paused,
-        };
-      });
+      .map((m) => this.#statusOf(m, now));
+  }
+
+  #statusOf(m: Member, now: number): ReplicaStatus {
+    const pending = m.source?.log[m.applied];
+    return {
+      node: m.node.name,
+      role: m.source ? 'replica' : 'primary',
+      primary: m.source?.node.name,
+      received: m.received,
+      applied: m.applied,
+      lag: m.source && pending ? now - pending.committedAt : 0,
+      paused: m.paused,
+    };
   }
 
   /** Stops a replica applying what it receives (it keeps receiving): a lag spike on demand. */
@@ -172,6 +182,7 @@ export class ReplicationGroup {
 
   /** Makes `member` take writes and log its commits. */
   #lead(member: Member): void {
+    member.node.role = 'primary';
     const wal = member.node.wal;
     wal.readOnly = false;
     wal.onCommit = (writes) => {
@@ -184,6 +195,7 @@ export class ReplicationGroup {
   }
 
   #follow(member: Member, source: Member): void {
+    member.node.role = 'replica';
     member.source = source;
     member.acknowledged = Math.min(member.acknowledged, member.received);
     member.sent = member.received;
@@ -278,6 +290,7 @@ export class ReplicationGroup {
   }
 
   #emit(member: Member): void {
+    if (!this.#env.metrics.listening) return;
     this.#env.metrics.emit({
       type: 'replication', at: this.#env.clock.now(), node: member.node.name, primary: member.source?.node.name ?? member.node.name, received: member.received, applied: member.applied,
     });

@@ -147,7 +147,7 @@ function statementsOn(env: NodeEnv, node: DatabaseNode, from: string, limits: Ca
       metrics.of(name).requests++;
       metrics.of(name).queries++;
       metrics.of(from).queries++;
-      metrics.emit({ type: 'query', at: clock.now(), from, node: name, sql });
+      if (metrics.listening) metrics.emit({ type: 'query', at: clock.now(), from, node: name, sql });
       if (node.state === 'killed') throw new SqlError('SQLITE_ERROR', `the connection to ${name} was lost`);
       let result: Awaited<ReturnType<WalConnection['execute']>>;
       try {

@@ -1,32 +1,66 @@
 /**
- * The code editor: Monaco, loaded only when a reader opens a lab. It knows the kit's types (loaded
- * as extra libs), so kit APIs get completion and type errors. Monaco's own CSS is attached here,
- * not through the bundler, so it never reaches pages whose lab stays closed.
+ * The code editor: Monaco, loaded only when a reader opens a lab, and only the parts a lab uses:
+ * the editor core, TypeScript (highlighting, then the language service), find, hover, suggestions,
+ * parameter hints, problems navigation, comments, bracket matching, Ctrl+M (Tab moves focus), the
+ * read-only message and the diff view. The TypeScript worker, the largest download, starts only
+ * once the editor takes keystrokes; then the kit's types (extra libs) give completion and squiggles.
+ * Monaco's own CSS is attached here, not through the bundler, so it never reaches pages whose lab
+ * stays closed.
  */
-import * as monaco from 'monaco-editor';
+import * as monaco from 'monaco-editor/editor';
+import 'monaco-editor/languages/definitions/typescript/register';
+import * as ts from 'monaco-editor/languages/features/typescript/register';
+import 'monaco-editor/features/find/register';
+import 'monaco-editor/features/hover/register';
+import 'monaco-editor/features/suggest/register';
+// The suggestion widget itself: the `suggest` entry point above registers only the inline part.
+import 'monaco-editor/editor/contrib/suggest/browser/suggestController';
+import 'monaco-editor/features/parameterHints/register';
+import 'monaco-editor/features/gotoError/register';
+import 'monaco-editor/features/comment/register';
+import 'monaco-editor/features/bracketMatching/register';
+import 'monaco-editor/features/clipboard/register';
+import 'monaco-editor/features/wordOperations/register';
+import 'monaco-editor/features/toggleTabFocusMode/register';
+import 'monaco-editor/features/readOnlyMessage/register';
+import 'monaco-editor/features/diffEditor/register';
 import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
-import TsWorker from 'monaco-editor/language/typescript/ts.worker?worker';
-import editorCssUrl from '../../../node_modules/monaco-editor/min/vs/editor/editor.main.css?url';
+import TsWorker from 'monaco-editor/languages/features/typescript/ts.worker?worker';
+import editorCssUrl from './monaco-editor.css?url';
+import { EDITOR_TS_LIBS } from './editor-libs.ts';
 
-type Monaco = typeof monaco;
+/** Resolved once the first editor takes keystrokes: the TypeScript worker waits for it. */
+let markEditable!: () => void;
+const editable = new Promise<void>((resolve) => (markEditable = resolve));
 
 (globalThis as { MonacoEnvironment?: monaco.Environment }).MonacoEnvironment = {
-  getWorker: (_id, label) => (label === 'typescript' || label === 'javascript' ? new TsWorker() : new EditorWorker()),
+  getWorker: async (_id, label) => {
+    if (label !== 'typescript' && label !== 'javascript') return new EditorWorker();
+    await editable;
+    return new TsWorker();
+  },
 };
 
-function attachCss(): void {
-  if (document.querySelector('link[data-monaco-css]')) return;
+/** Attaches Monaco's stylesheet once; resolves when it applies (or failed: the editor still works). */
+function attachCss(): Promise<void> {
+  const existing = document.querySelector<HTMLLinkElement>('link[data-monaco-css]');
+  if (existing) return Promise.resolve();
   const link = document.createElement('link');
   link.rel = 'stylesheet';
   link.href = editorCssUrl;
   link.dataset.monacoCss = '';
+  const loaded = new Promise<void>((resolve) => {
+    link.onload = () => resolve();
+    link.onerror = () => resolve();
+  });
   document.head.append(link);
+  return loaded;
 }
 
 let typesLoaded: Promise<void> | undefined;
 
 /** Loads the kit's declarations once per page, as `node_modules/@scale-lab/kit`. */
-function loadKitTypes(ts: Monaco['typescript'], assetsBase: string): Promise<void> {
+function loadKitTypes(assetsBase: string): Promise<void> {
   typesLoaded ??= (async () => {
     ts.typescriptDefaults.setCompilerOptions({
       target: ts.ScriptTarget.ES2020,
@@ -35,7 +69,8 @@ function loadKitTypes(ts: Monaco['typescript'], assetsBase: string): Promise<voi
       allowImportingTsExtensions: true,
       noEmit: true,
       strict: true,
-      lib: ['es2023', 'dom', 'dom.iterable'],
+      // File names, not the names tsconfig takes: Monaco hands these to TypeScript as they are.
+      lib: EDITOR_TS_LIBS.map((lib) => `lib.${lib}.d.ts`),
     });
     ts.typescriptDefaults.setEagerModelSync(true);
     try {
@@ -79,8 +114,9 @@ export interface LabEditor {
 }
 
 export async function createLabEditor(host: HTMLElement, files: Record<string, string>, options: { readOnly: string[]; labName: string; assetsBase: string }): Promise<LabEditor> {
-  attachCss();
-  await loadKitTypes(monaco.typescript, options.assetsBase);
+  const css = attachCss();
+  // Not awaited: the editor opens at once; types arrive in the worker when they are here.
+  void loadKitTypes(options.assetsBase);
   const theme = () => (document.documentElement.dataset.theme === 'light' ? 'vs' : 'vs-dark');
   const models = new Map<string, monaco.editor.ITextModel>();
   const modelOf = (file: string) => {
@@ -96,6 +132,7 @@ export async function createLabEditor(host: HTMLElement, files: Record<string, s
   // Every file is a model from the start, so imports between them type-check.
   for (const file of Object.keys(files)) modelOf(file);
 
+  await css;
   const editor = monaco.editor.create(host, {
     model: null,
     theme: theme(),
@@ -112,6 +149,15 @@ export async function createLabEditor(host: HTMLElement, files: Record<string, s
   const themeObserver = new MutationObserver(() => monaco.editor.setTheme(theme()));
   themeObserver.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
 
+  // The errors of the file shown, on the host, for tests and the benchmark (`line: message`, one a line).
+  const showProblems = () => {
+    const model = editor.getModel();
+    const markers = model ? monaco.editor.getModelMarkers({ resource: model.uri }) : [];
+    host.dataset.problems = markers.filter((m) => m.severity === monaco.MarkerSeverity.Error).map((m) => `${m.startLineNumber}: ${m.message}`).join('\n');
+  };
+  const markersListener = monaco.editor.onDidChangeMarkers(showProblems);
+  editor.onDidChangeModel(showProblems);
+
   const changeListeners: ((file: string, text: string) => void)[] = [];
   let current = '';
   for (const [file, model] of models) {
@@ -125,6 +171,12 @@ export async function createLabEditor(host: HTMLElement, files: Record<string, s
       current = file;
       editor.setModel(modelOf(file));
       editor.updateOptions({ readOnly: options.readOnly.includes(file) });
+      if (host.dataset.editable) return;
+      // Once the file is painted the editor takes keystrokes; only then may the TypeScript worker load.
+      requestAnimationFrame(() => {
+        host.dataset.editable = 'true';
+        markEditable();
+      });
     },
     value: (file) => modelOf(file).getValue(),
     setValue(file, text) {
@@ -156,6 +208,7 @@ export async function createLabEditor(host: HTMLElement, files: Record<string, s
     },
     dispose() {
       themeObserver.disconnect();
+      markersListener.dispose();
       editor.dispose();
       for (const model of models.values()) model.dispose();
     },

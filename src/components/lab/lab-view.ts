@@ -53,6 +53,7 @@ export class LabView {
   /** A runtime that started in the background (WebContainer), waiting to take over at the next run. */
   #nextRuntime: LabRuntime | undefined;
   #current = '';
+  #started = false;
   #run: AbortController | undefined;
   #closeDiff: (() => void) | undefined;
   #cluster: { stop(): Promise<void> } | undefined;
@@ -81,7 +82,8 @@ export class LabView {
 
     this.#clusterButton = h('button', { type: 'button', 'data-testid': 'lab-cluster-start', hidden: !options.runtime.startCluster, onclick: (e: Event) => void this.toggleCluster(e.currentTarget as HTMLButtonElement) }, 'Start the cluster');
     this.#runtimeLabel = h('span', { class: 'lab-runtime', 'data-testid': 'lab-runtime' }, RUNTIME_LABEL[options.runtime.kind]);
-    this.#runButton = h('button', { type: 'button', class: 'lab-primary', 'data-testid': 'lab-run', 'aria-keyshortcuts': 'Control+Enter Meta+Enter', onclick: () => void this.run() }, 'Run tests');
+    // Disabled until the editor and the runtime are up (start()).
+    this.#runButton = h('button', { type: 'button', class: 'lab-primary', 'data-testid': 'lab-run', 'aria-keyshortcuts': 'Control+Enter Meta+Enter', disabled: true, onclick: () => void this.run() }, 'Run tests');
     const toolbar = h(
       'div',
       { class: 'lab-toolbar', role: 'toolbar', 'aria-label': 'Lab actions' },
@@ -191,8 +193,12 @@ export class LabView {
       (this.#tabs.querySelector(`[data-file="${file}"]`) as HTMLElement).focus();
     });
     this.show(bundle.lab.editable[0]!);
+    // A frame first: the editor paints and takes keystrokes before the runtime starts loading.
+    await new Promise((resolve) => requestAnimationFrame(resolve));
     await this.#runtime.mount(bundle, this.#allFiles());
     this.#o.root.dataset.runtime = this.#runtime.kind;
+    this.#started = true;
+    this.#runButton.disabled = false;
   }
 
   /**
@@ -309,6 +315,7 @@ export class LabView {
 
   /** Runs the graded tests (all steps, or the given ones) against the editor's current files. */
   async run(stepIds?: string[]): Promise<void> {
+    if (!this.#started) return;
     this.#run?.abort();
     const run = new AbortController();
     this.#run = run;

@@ -107,12 +107,22 @@ describe('limits', () => {
     expect(run.leftover).toEqual([]);
   }, 60_000);
 
+  test('time that cannot move on: for (;;) await ctx.sleep(0) is stopped by the clock at once, naming the loop', async () => {
+    const dir = filesDir('sleep-zero', (t) => t.replace('return async (req) => {', 'return async (req) => {\n    for (;;) await ctx.sleep(0);'));
+    const run = await cli(['clones', '--files', dir, '--step', 'round-robin']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/│ More than 10,000 timers fired at \d+ ms of cluster time without time moving on: .*\(the loop is at balancer\.ts:\d+\)/);
+    expect(run.stdout).not.toContain('Your code did not finish');
+    expect(run.leftover).toEqual([]);
+  }, 60_000);
+
   test('time: a synchronous loop is stopped at --timeout, with the one message for code that stops answering', async () => {
     const dir = filesDir('spin', (t) => t.replace('return async (req) => {', 'return async (req) => {\n    while (true) {}'));
     const run = await cli(['clones', '--files', dir, '--timeout', '3']);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('Your code did not finish: the tests were stopped after 3 s.');
-    expect(run.ms).toBeLessThan(8000);
+    // 3 s of running, plus bundling the tests and starting Node on a machine busy with other tests.
+    expect(run.ms).toBeLessThan(15_000);
     expect(run.leftover).toEqual([]);
   }, 60_000);
 

@@ -14,7 +14,7 @@ test('a loop that awaits sleep(0) forever is stopped at once, with a message nam
   void loop();
   const started = performance.now();
   const error = await clock.advance(1000).then(() => undefined, (err: Error) => err);
-  expect(error?.message).toMatch(/^More than 100,000 timers fired at 0 ms of cluster time without time moving on: a loop like for \(;;\) await ctx\.sleep\(0\) never lets the clock advance \(the loop is at clock-guard\.test\.ts:\d+\)/);
+  expect(error?.message).toMatch(/^More than 10,000 timers fired at 0 ms of cluster time without time moving on: a loop like for \(;;\) await ctx\.sleep\(0\) never lets the clock advance \(the loop is at clock-guard\.test\.ts:\d+\)/);
   // The loop is the lines just above `line`.
   expect(Number(/clock-guard\.test\.ts:(\d+)/.exec(error!.message)![1])).toBeLessThan(Number(line));
   expect(spins).toBe(MAX_TIMERS_PER_INSTANT + 1);
@@ -23,17 +23,17 @@ test('a loop that awaits sleep(0) forever is stopped at once, with a message nam
   expect(() => clock.fireNext()).toThrow(error!.message);
 });
 
-test('the count starts again when time moves: 60,000 timers at each of three instants are fine', async () => {
+test('the count starts again when time moves: 6,000 timers at each of three instants are fine', async () => {
   const clock = new VirtualClock();
   let spins = 0;
   const work = async () => {
     for (let instant = 0; instant < 3; instant++) {
-      for (let i = 0; i < 60_000; i++, spins++) await clock.sleep(0);
+      for (let i = 0; i < 6_000; i++, spins++) await clock.sleep(0);
       await clock.sleep(10);
     }
   };
   const done = work();
   await clock.advance(30);
   await done;
-  expect(spins).toBe(3 * 60_000);
+  expect(spins).toBe(3 * 6_000);
 });

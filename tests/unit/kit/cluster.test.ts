@@ -103,7 +103,7 @@ describe('Cluster network', () => {
 describe('Components and load', () => {
   test('the store and database cost time and are counted for both sides', async () => {
     const cluster = new Cluster();
-    cluster.addStore('kv', { cost: 1 });
+    cluster.addStore('kv', { cost: 1, cache: true });
     await cluster.addDatabase('db', { setup: "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'one');", cost: 4 });
     cluster.addNode('app', (ctx) => async () => {
       const cached = await ctx.kv.get('t:1');

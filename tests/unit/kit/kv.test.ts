@@ -361,4 +361,24 @@ describe('ctx.kv in a cluster', () => {
     cluster.addStore('kv');
     expect(await (await cluster.fetch('http://app/')).text()).toBe('wrong-type: WRONGTYPE Operation against a key holding the wrong kind of value');
   });
+
+  test('BLMOVE through ctx.kv waits in virtual time: a push serves the waiter, a timeout answers null', async () => {
+    const answers: string[] = [];
+    const worker: NodeFactory = (ctx) => async () => {
+      const started = ctx.now();
+      const job = await ctx.kv.blmove('jobs', 'working', 'LEFT', 'RIGHT', 2);
+      answers.push(`${job} after ${ctx.now() - started} ms`);
+      return new Response(job ?? 'none');
+    };
+    const producer: NodeFactory = (ctx) => async () => new Response(String(await ctx.kv.rpush('jobs', 'j1')));
+    const cluster = new Cluster().addNode('worker', worker).addNode('producer', producer);
+    cluster.addStore('kv', { cost: 0 });
+    const waiting = cluster.fetch('http://worker/');
+    await cluster.sleep(500);
+    await cluster.fetch('http://producer/');
+    expect(await (await waiting).text()).toBe('j1');
+    expect(await (await cluster.fetch('http://worker/')).text()).toBe('none');
+    expect(answers).toEqual(['j1 after 500 ms', 'null after 2000 ms']);
+    expect(await cluster.store('kv').lrange('working', 0, -1)).toEqual(['j1']);
+  });
 });

@@ -67,6 +67,9 @@ describe('replication', () => {
     expect(positions()).toEqual(['db 5/5', 'db-replica-1 5/3', 'db-replica-2 5/5']);
     // Position 4, committed at 20, is still not applied at 150.
     expect(group.status()[1]).toMatchObject({ paused: true, lag: 130 });
+    expect(cluster.metrics.node('db-replica-1')).toMatchObject({ received: 5, applied: 3, lag: 130 });
+    expect(cluster.metrics.node('db')).toMatchObject({ received: 5, applied: 5, lag: 0 });
+    expect(cluster.metrics.node('app')).toMatchObject({ received: null, applied: null, lag: null });
     group.resume('db-replica-1');
     await cluster.sleep(20);
     expect(positions()).toEqual(['db 5/5', 'db-replica-1 5/5', 'db-replica-2 5/5']);

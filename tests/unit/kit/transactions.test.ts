@@ -209,3 +209,11 @@ describe('deterministic SQL', () => {
     expect((await once(2)).r).not.toBe(a.r);
   });
 });
+
+test('SQL on a real clock (a served cluster) reads it without recursing through Date.now', async () => {
+  const cluster = new Cluster({ clock: 'real' });
+  await cluster.addDatabase('db', { setup: 'CREATE TABLE t (at TEXT DEFAULT CURRENT_TIMESTAMP)', cost: 0 });
+  cluster.database().run('INSERT INTO t DEFAULT VALUES');
+  // The cluster's real clock counts from its start, so SQL sees the first seconds of 1970.
+  expect(cluster.database().query<{ at: string }>('SELECT at FROM t')[0]!.at).toMatch(/^1970-01-01 00:00:0\d$/);
+});

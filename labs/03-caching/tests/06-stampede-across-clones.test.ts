@@ -1,0 +1,86 @@
+import { expect, test } from 'vitest';
+import { APP_CLONES, cachingCluster, getAt, pageInDb, show, type Answer, type ProductPage } from './helpers.ts';
+
+/** How long a reader may wait for a page whose rebuilder died: the lock's expiry and one rebuild. */
+const RECOVERY_MS = 10_000;
+
+test('a cold page asked for on three clones at once is built once', async () => {
+  const cluster = await cachingCluster();
+  const expected = pageInDb(cluster, 6);
+  const asks = APP_CLONES.flatMap((clone) => Array.from({ length: 20 }, () => clone));
+  const answers = await cluster.run(() => Promise.all(asks.map((clone) => getAt<ProductPage>(cluster, clone, '/products/6/page'))));
+  const wrong = answers.map((answer, i) => ({ answer, clone: asks[i]! })).filter(({ answer }) => JSON.stringify(answer.body) !== JSON.stringify(expected));
+  expect(wrong.length, `${wrong.length} of 60 concurrent GET /products/6/page got a wrong answer, e.g. ${wrong[0]?.clone} answered ${wrong[0] ? show(wrong[0].answer) : ''}: a request that finds the lock taken should wait for the winner's value and answer with it`).toBe(0);
+  const { queries } = cluster.metrics.node('db');
+  expect(queries, `60 concurrent misses on page 6, spread over app, app-2 and app-3, cost ${queries} queries (building the page once takes 3): single-flight coalesces only inside one clone; take a lock in the shared store, e.g. ctx.kv.set(\`lock:\${key}\`, token, { nx: true, px: 5000 }), so that one clone builds and the others wait for its value`).toBe(3);
+});
+
+test('a clone that dies while it holds the lock does not block the others for long', async () => {
+  const cluster = await cachingCluster();
+  const expected = pageInDb(cluster, 6);
+  let died = false;
+  const off = cluster.metrics.on((event) => {
+    if (!died && event.type === 'query' && event.from === 'app-2') {
+      // app-2 has taken the lock and started building the page: it crashes there. (Cut off too, so
+      // that no code of the dead clone can still release the lock.)
+      died = true;
+      cluster.kill('app-2');
+      cluster.partition(['app-2']);
+    }
+  });
+  await getAt(cluster, 'app-2', '/products/6/page');
+  off();
+  expect(died, 'GET /products/6/page on app-2 sent no query: was page 6 already cached on a cold start?').toBe(true);
+  const start = cluster.clock.now();
+  const answer = await getAt<ProductPage>(cluster, 'app-3', '/products/6/page', RECOVERY_MS + 5000);
+  const waited = cluster.clock.now() - start;
+  expect(answer.body, `app-2 died while it held the lock for page 6, and GET /products/6/page on app-3 answered ${answer.status === 0 ? 'nothing' : show(answer)} after ${waited} ms: a lock with no expiry is held forever by a clone that crashed; give it one, e.g. { nx: true, px: 5000 }`).toEqual(expected);
+  expect(waited, `app-2 died while it held the lock for page 6, and app-3 needed ${waited} ms to answer the page: give the lock a short expiry, e.g. { nx: true, px: 5000 }, so a crashed holder costs seconds, not minutes`).toBeLessThanOrEqual(RECOVERY_MS);
+});
+
+/**
+ * app-2 takes the lock for page 6 and starts building. When `moment` says so, its lock is taken over:
+ * as if the build had been so slow that the lock expired and app-3 took it. Then app-2 finishes.
+ * Returns the lock's key, whether it was taken over, and whether it still exists once app-2 has answered.
+ */
+async function lockTakenOver(cluster: Awaited<ReturnType<typeof cachingCluster>>, moment: 'first query' | 'lock read'): Promise<{ lock?: string; takenOver: boolean; held: 'kept' | 'deleted' }> {
+  const store = cluster.store('kv');
+  let lock: string | undefined;
+  let done = false;
+  let other: Promise<Answer<ProductPage>> | undefined;
+  const off = cluster.metrics.on((event) => {
+    if (done || (event.type !== 'kv' && event.type !== 'query') || event.from !== 'app-2') return;
+    if (event.type === 'kv' && event.command === 'SET' && lock === undefined) lock = event.key;
+    else if (lock !== undefined && moment === 'first query' && event.type === 'query') {
+      done = true;
+      store.del([lock]);
+      other = getAt<ProductPage>(cluster, 'app-3', '/products/6/page');
+    } else if (lock !== undefined && moment === 'lock read' && event.type === 'kv' && event.command === 'GET' && event.key === lock) {
+      // Between app-2's read of its lock and whatever it does next.
+      done = true;
+      store.del([lock]);
+      store.set(lock, 'app-3:a-token-of-its-own', { px: 5000 });
+    }
+  });
+  await getAt(cluster, 'app-2', '/products/6/page');
+  off();
+  const held = lock !== undefined && store.get(lock) !== null ? 'kept' : 'deleted';
+  if (other) await cluster.run(other);
+  return { lock, takenOver: done, held };
+}
+
+test("a clone whose lock expired during a slow build does not release the next holder's lock", async () => {
+  const cluster = await cachingCluster();
+  const { lock, held } = await lockTakenOver(cluster, 'first query');
+  expect(lock, 'app-2 built page 6 without setting any key first: take a lock in the shared store before building').toBeDefined();
+  expect(held, `app-2's lock ${lock} expired while it built page 6 and app-3 took it; when app-2 finished, it deleted app-3's lock, so a third clone could start a third build: put a token of your own in the lock (e.g. from ctx.random()) and release only if the lock still holds it`).toBe('kept');
+});
+
+test('the lock is released in one atomic step, compare and delete', async () => {
+  const cluster = await cachingCluster();
+  const { lock, takenOver, held } = await lockTakenOver(cluster, 'lock read');
+  expect(lock, 'app-2 built page 6 without setting any key first: take a lock in the shared store before building').toBeDefined();
+  // A release that never reads the lock (delIfEquals) gives this race no moment to happen.
+  if (!takenOver) return;
+  expect(held, `app-2 read its lock ${lock}, found its own token, and deleted the lock; between the GET and the DEL the lock had expired and app-3 had taken it, so app-3's lock was deleted: compare and delete in one atomic step, await ctx.kv.delIfEquals(lock, token)`).toBe('kept');
+});
