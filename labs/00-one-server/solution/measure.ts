@@ -1,4 +1,5 @@
-import type { Run } from './run.ts';
+import type { Cluster } from '@scale-lab/kit';
+import { runLoad, type Run } from './run.ts';
 
 export interface Percentiles {
   p50: number;
@@ -20,4 +21,28 @@ export function summarize(run: Run): Percentiles {
   // Percentiles do not average: pool every raw sample of the run, then rank them once.
   const all = run.intervals.flatMap((i) => i.latencies);
   return { p50: percentile(all, 50), p95: percentile(all, 95), p99: percentile(all, 99) };
+}
+
+/** The service level objective: 99 % of requests answered within `p99` ms. */
+export interface Slo {
+  p99: number;
+}
+
+/** The staircase: rates from half the ceiling to all of it in steps of 5 %, each held long enough for its p99 to settle. */
+const LEVELS = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1];
+const STEP_MS = 5_000;
+
+/** The highest arrival rate, in requests per second, at which http://app/ keeps its p99 within the SLO. */
+export async function findKnee(cluster: Cluster, slo: Slo): Promise<number> {
+  // A closed loop measures the ceiling (cores / work) well, and says nothing about latency below it.
+  const ceiling = (await cluster.load({ target: 'http://app/', concurrency: 50, requests: 300 })).throughput;
+  // Open loop: requests arrive at each rate, whatever the answers, as users do.
+  const steps = LEVELS.map((level, i) => ({ at: i * STEP_MS, rate: level * ceiling }));
+  const run = await runLoad(cluster, { rate: { steps }, duration: LEVELS.length * STEP_MS, interval: STEP_MS });
+  let knee = 0;
+  for (const slice of run.intervals) {
+    if (summarize({ intervals: [slice] }).p99 > slo.p99) break;
+    knee = slice.rate;
+  }
+  return knee;
 }

@@ -1,0 +1,68 @@
+import { expect, test } from 'vitest';
+import type { Cluster } from '@scale-lab/kit';
+import { CLONES, onReportBuild } from '../starter/cluster.ts';
+import { clonesCluster } from './helpers.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const LIMIT = 10;
+
+/** Sends `n` GET /api/quote with API key `key`, round robin over the clones from `first`; returns the statuses. */
+async function quotes(cluster: Cluster, key: string, n: number, first = 0): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const clone = CLONES[(first + i) % CLONES.length]!;
+    statuses.push((await cluster.fetch(`http://${clone}/api/quote`, { headers: { 'x-api-key': key } })).status);
+    await cluster.sleep(100);
+  }
+  return statuses;
+}
+
+const allowed = (statuses: number[]) => statuses.filter((s) => s === 200).length;
+
+test(`the rate limit (${LIMIT} a minute per API key) holds across three clones and their restarts, and resets each minute`, async () => {
+  const cluster = clonesCluster();
+  // Start just after a minute begins, so the 30 calls fall in one minute however the minutes are counted.
+  await cluster.sleep(60_000 - (cluster.clock.now() % 60_000) + 1_000);
+  const first = await quotes(cluster, 'key-a', 30);
+  expect(allowed(first), `30 calls with one API key, spread over app-1, app-2 and app-3 within a minute, got ${allowed(first)} answers of 200 where the limit is ${LIMIT}: each clone counts for itself, so the limit is ${LIMIT} × 3. Count in the shared store (ctx.kv.incr) so the clones count together`).toBe(LIMIT);
+  for (const clone of CLONES) cluster.restart(clone);
+  const afterRestart = await quotes(cluster, 'key-a', 6, 1);
+  expect(allowed(afterRestart), `after every clone restarted within the same minute, ${allowed(afterRestart)} of 6 more calls with the exhausted key got 200: the count was lost with the processes' memory; keep it in ctx.kv`).toBe(0);
+  const other = await quotes(cluster, 'key-b', 12, 2);
+  expect(allowed(other), `another API key got ${allowed(other)} of 12 calls allowed within the same minute, where its own limit is ${LIMIT}: count per key`).toBe(LIMIT);
+  await cluster.sleep(61_000);
+  const nextMinute = await quotes(cluster, 'key-a', 12);
+  expect(allowed(nextMinute), `a minute later, ${allowed(nextMinute)} of 12 calls with key-a got 200, where a new minute allows ${LIMIT}: the count never resets; give each minute's counter an expiry (or a key of its own that expires)`).toBe(LIMIT);
+});
+
+test('the daily report goes out exactly once a day, with three clones that restart, even when the one building it dies', async () => {
+  const cluster = clonesCluster();
+  const sent = new Map<number, number>();
+  cluster.metrics.on((e) => {
+    const day = e.type === 'request' && e.node === 'mailer' ? /^\/reports\/(\d+)$/.exec(e.path)?.[1] : undefined;
+    if (day !== undefined) sent.set(Number(day), (sent.get(Number(day)) ?? 0) + 1);
+  });
+  // Day 1: whoever starts building the report is restarted 2 s into its 5 s build (so is every other clone).
+  let struck = false;
+  onReportBuild(cluster, (day) => {
+    if (day !== 1 || struck) return;
+    struck = true;
+    cluster.clock.setTimeout(() => CLONES.forEach((clone) => cluster.restart(clone)), 2_000);
+  });
+  // Day 0: clones restart now and then, as deploys do.
+  for (const [at, clone] of [[3, 'app-2'], [7, 'app-1'], [15, 'app-3'], [20, 'app-2']] as const) {
+    await cluster.sleep(at * 60 * 60 * 1000 - cluster.clock.now());
+    cluster.restart(clone);
+  }
+  await cluster.sleep(2 * DAY_MS - cluster.clock.now());
+  const lingering = cluster.store('kv').keys('*').filter((k) => cluster.store('kv').ttl(k) === -1);
+  for (const day of [0, 1]) {
+    const times = sent.get(day) ?? 0;
+    const why = times > 1
+      ? 'whenever a claim or a flag is gone (kept in one process, wiped by a restart, or expired), the next check sends the report again; claim the day in the shared store with SET NX so only one clone runs it, and keep a "sent" mark for the day there too'
+      : day === 1
+        ? `the clone building it was restarted mid-build, and nobody took over${lingering.length > 0 ? `: the store still holds ${lingering.map((k) => `"${k}"`).join(', ')} with no expiry, a lock without expiry that its dead owner will never release` : ''}; claim the day with an expiry (a lease), so another clone can take over when the owner dies`
+        : 'check every few minutes whether today\'s report has gone out, and send it if not';
+    expect(times, `the report of day ${day} was sent ${times} times, where it must go out exactly once: ${why}`).toBe(1);
+  }
+});
