@@ -5,6 +5,7 @@ import starlight from '@astrojs/starlight';
 import { unified } from '@astrojs/markdown-remark';
 import rehypeMermaid from 'rehype-mermaid';
 import rehypeDiagramThemes, { rehypeDiagramStylesOutOfSvg } from './src/markdown/diagram-themes.ts';
+import { focusableCodeBlocks } from './src/markdown/focusable-code-blocks.ts';
 import checkLinks from './src/integrations/check-links.ts';
 import hostingFiles from './src/integrations/hosting-files.ts';
 import monacoTsLibs from './src/integrations/monaco-ts-libs.ts';
@@ -105,10 +106,12 @@ export default defineConfig({
       title: 'Scale Lab',
       description: 'How a web service grows from one server to many datacenters, by building it: an interactive course in TypeScript.',
       customCss: ['./src/styles/course.css'],
+      expressiveCode: { plugins: [focusableCodeBlocks()] },
       components: { MarkdownContent: './src/components/MarkdownContent.astro', Sidebar: './src/components/Sidebar.astro' },
       sidebar: [
         { label: 'Start here', items: [{ label: 'About this course', link: '/' }] },
         { label: 'Chapters', items: [{ autogenerate: { directory: 'chapters' } }] },
+        { label: 'Reference', items: [{ label: 'Numbers to know', link: 'reference/numbers/' }] },
         {
           label: 'Your progress',
           items: [

@@ -4,7 +4,8 @@
  * Prepares everything the browser Worker runtime needs, so that nothing is installed or bundled in
  * the reader's browser. Writes into public/lab-assets/ (default):
  *   <lab>.json       a LabBundle per lab: starter and solution files, each step's graded test
- *                    bundled to CommonJS, and a content hash
+ *                    bundled to CommonJS, a content hash, and the run limit (ten times the
+ *                    solution's graded run measured here, at least 15 s)
  *   kit.js           @scale-lab/kit bundled to CommonJS for the browser (sql.js's browser build)
  *   sql-wasm.wasm    the SQLite WebAssembly that build loads
  *   kit-types/       the kit's declaration files for the editor, and index.json with all of them
@@ -17,7 +18,8 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { createRequire } from 'node:module';
 import { build, type Plugin } from 'esbuild';
 import ts from 'typescript';
-import type { LabBundle } from '../src/lab-runtime/bundle.ts';
+import { MIN_RUN_LIMIT_MS, runLimitFor, type LabBundle } from '../labs/harness/bundle.ts';
+import { runBundleInProcess } from '../labs/harness/node/node-host.ts';
 import { allLabs, listFiles, ROOT, type LabFolder } from './lab-runner/catalog.ts';
 
 export const KIT_DIR = join(ROOT, 'labs', 'kit');
@@ -89,11 +91,34 @@ export function labVersion(lab: LabFolder): string {
   return hash.digest('hex').slice(0, 12);
 }
 
-/** The LabBundle the page loads for one lab. */
-export async function buildLabBundle(lab: LabFolder): Promise<LabBundle> {
+/** The LabBundle the page loads for one lab; its run limit is the least one unless measured (measureRunLimit). */
+export async function buildLabBundle(lab: LabFolder, runLimitMs = MIN_RUN_LIMIT_MS): Promise<LabBundle> {
   const starter = readTree(join(lab.dir, 'starter'));
   const solution = Object.fromEntries(Object.entries(readTree(join(lab.dir, 'solution'))).filter(([f, text]) => starter[f] !== text));
-  return { name: lab.name, version: labVersion(lab), lab: lab.lab, starter, solution, tests: await bundleLabTests(lab) };
+  return { name: lab.name, version: labVersion(lab), lab: lab.lab, starter, solution, tests: await bundleLabTests(lab), runLimitMs };
+}
+
+/**
+ * Runs the solution's graded tests here and returns the lab's run limit (runLimitFor), with the time
+ * measured: the second of two runs, as a reader's runs after the first find SQLite compiled.
+ */
+export async function measureRunLimit(bundle: LabBundle, kitCode: string): Promise<{ solutionMs: number; runLimitMs: number }> {
+  const run = () =>
+    runBundleInProcess({
+      bundle,
+      kitCode,
+      wasm: readFileSync(sqlWasmPath()),
+      wasmDir: dirname(sqlWasmPath()),
+      files: { ...bundle.starter, ...bundle.solution },
+      testFiles: bundle.lab.steps.map((s) => s.test),
+    });
+  await run();
+  const started = performance.now();
+  const outcomes = await run();
+  const solutionMs = performance.now() - started;
+  const failing = outcomes.filter((o) => o.error !== undefined || o.tests.some((t) => !t.passed)).map((o) => o.file);
+  if (failing.length) throw new Error(`${bundle.name}: the solution fails ${failing.join(', ')}, so the lab's run limit cannot be measured: run npm run test:graders`);
+  return { solutionMs, runLimitMs: runLimitFor(solutionMs) };
 }
 
 /** The kit (labs/kit/index.ts, not the node:http adapter) as one CommonJS file for a browser Worker. */
@@ -165,11 +190,18 @@ function writeIfChanged(path: string, data: string | Buffer): string {
 }
 
 /** Builds every asset into `outDir` and lists what it wrote. */
-export async function buildLabAssets(outDir = DEFAULT_OUT_DIR): Promise<string[]> {
+export async function buildLabAssets(outDir = DEFAULT_OUT_DIR): Promise<{ written: string[]; measures: string[] }> {
   mkdirSync(outDir, { recursive: true });
-  const [kit, bundles] = await Promise.all([bundleKit(), Promise.all(allLabs().map(buildLabBundle))]);
+  const [kit, bundles] = await Promise.all([bundleKit(), Promise.all(allLabs().map((lab) => buildLabBundle(lab)))]);
   const written: string[] = [];
-  for (const bundle of bundles) written.push(writeIfChanged(join(outDir, `${bundle.name}.json`), JSON.stringify(bundle)));
+  const measures: string[] = [];
+  for (const bundle of bundles) {
+    // One at a time: the measures must not compete for the processor.
+    const { solutionMs, runLimitMs } = await measureRunLimit(bundle, kit);
+    bundle.runLimitMs = runLimitMs;
+    measures.push(`${bundle.name} ${(solutionMs / 1000).toFixed(2)} s → limit ${runLimitMs / 1000} s`);
+    written.push(writeIfChanged(join(outDir, `${bundle.name}.json`), JSON.stringify(bundle)));
+  }
   written.push(writeIfChanged(join(outDir, 'kit.js'), kit));
   const wasm = join(outDir, WASM_FILE);
   if (!existsSync(wasm) || !readFileSync(wasm).equals(readFileSync(sqlWasmPath()))) copyFileSync(sqlWasmPath(), wasm);
@@ -185,15 +217,15 @@ export async function buildLabAssets(outDir = DEFAULT_OUT_DIR): Promise<string[]
   for (const file of listFiles(outDir)) {
     if (owned(file) && !keep.has(resolve(outDir, file))) rmSync(resolve(outDir, file));
   }
-  return written;
+  return { written, measures };
 }
 
 if (import.meta.main) {
   const start = performance.now();
   const outDir = resolve(process.argv[2] ?? DEFAULT_OUT_DIR);
   try {
-    const written = await buildLabAssets(outDir);
-    process.stdout.write(`lab assets: ${written.length} files in ${posix(relative(process.cwd(), outDir)) || '.'} (${Math.round(performance.now() - start)} ms)\n`);
+    const { written, measures } = await buildLabAssets(outDir);
+    process.stdout.write(`lab assets: ${written.length} files in ${posix(relative(process.cwd(), outDir)) || '.'} (${Math.round(performance.now() - start)} ms); solution runs: ${measures.join(', ')}\n`);
   } catch (err) {
     process.stderr.write(`lab assets: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);

@@ -3,7 +3,7 @@
  *
  * Bundles the two Node programs the WebContainer runtime mounts, with every dependency inside
  * (nothing is installed in the WebContainer), into public/lab-assets/webcontainer/ (default):
- *   run-tests.mjs   runs a lab's graded tests against the reader's files (src/lab-runtime/runner)
+ *   run-tests.mjs   runs a lab's graded tests against the reader's files (labs/harness/runner)
  *   serve.mjs       serves the lab's cluster on real ports with the kit's node:http adapter
  * Run after scripts/build-lab-assets.ts, which writes the rest of what is mounted (the lab bundles,
  * kit.js, sql-wasm.wasm). Output is deterministic, and unchanged files are not rewritten.
@@ -14,7 +14,7 @@ import { build } from 'esbuild';
 import { ROOT } from './lab-runner/catalog.ts';
 
 export const DEFAULT_OUT_DIR = join(ROOT, 'public', 'lab-assets', 'webcontainer');
-const ENTRIES_DIR = join(ROOT, 'src', 'lab-runtime', 'webcontainer', 'node');
+const ENTRIES_DIR = join(ROOT, 'labs', 'harness', 'node');
 
 /** The programs, by output file name. */
 export const WEBCONTAINER_ENTRIES = {

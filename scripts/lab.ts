@@ -3,13 +3,16 @@
  *
  * Runs a lab's graded tests against your own copy of its editable files (made from the starter in
  * my-labs/<lab>/ on first use), the starter, the solution, or the files in DIR. Exit code 0 only when
- * every step passed. --serve starts the lab's cluster on real ports instead.
+ * every step passed. The reader's code runs in a child process with a time and a heap limit (see
+ * lab-runner/run-node.ts). --serve starts the lab's cluster on real ports instead, in a child process
+ * too, so Ctrl+C stops it even when that code loops.
  */
-import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { composeFiles, findLab, ROOT, WORK_DIR, type LabFolder } from './lab-runner/catalog.ts';
-import { runLabInNode } from './lab-runner/run-node.ts';
+import { filesFrom, findLab, ROOT, solutionFiles, starterFiles, type LabFolder } from './lab-runner/catalog.ts';
+import { MAX_TIMEOUT_MS, runLabInNode, stopRunsOnInterrupt } from './lab-runner/run-node.ts';
+import { serveInChild } from './lab-runner/serve-node.ts';
 
 const USAGE = `Usage: npm run lab -- <topic> [--starter | --solution | --files DIR] [--step ID] [--json] [--timeout SECONDS] [--serve]
   <topic>       a lab, e.g. clones or 01-clones
@@ -18,7 +21,7 @@ const USAGE = `Usage: npm run lab -- <topic> [--starter | --solution | --files D
   --files DIR   editable files taken from DIR
   --step ID     only this step (repeatable)
   --json        print { lab, steps: [{ id, passed }] } as the last line
-  --timeout S   stop the run after S seconds (default 60)
+  --timeout S   stop the run after S seconds (default 60, at most 3600)
   --serve       start the lab's cluster on real ports (Ctrl+C to stop)`;
 
 function fail(message: string): never {
@@ -60,14 +63,14 @@ try {
   fail((err as Error).message);
 }
 
-/** The folder whose editable files are under test, and how to describe it. */
-function source(): { overlays: string[]; label: string } {
-  if (values.starter) return { overlays: [], label: 'the starter' };
-  if (values.solution) return { overlays: [join(lab.dir, 'solution')], label: 'the solution' };
+/** The lab's files under test (editable and provided), and how to describe them. */
+function source(): { files: Record<string, string>; label: string } {
+  if (values.starter) return { files: starterFiles(lab), label: 'the starter' };
+  if (values.solution) return { files: solutionFiles(lab), label: 'the solution' };
   if (values.files !== undefined) {
     const dir = resolve(values.files);
-    if (!existsSync(dir)) fail(`--files ${values.files}: no such folder.`);
-    return { overlays: [dir], label: relative(process.cwd(), dir) || '.' };
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) fail(`--files ${values.files}: no such folder.`);
+    return { files: readFrom(dir), label: relative(process.cwd(), dir) || '.' };
   }
   const mine = join(ROOT, 'my-labs', lab.name);
   if (!existsSync(mine)) {
@@ -77,38 +80,35 @@ function source(): { overlays: string[]; label: string } {
   } else if (!values.json) {
     process.stdout.write(`Testing your files in ${relative(process.cwd(), mine)}/ (${lab.lab.editable.join(', ')})\n\n`);
   }
-  return { overlays: [mine], label: relative(process.cwd(), mine) };
+  return { files: readFrom(mine), label: relative(process.cwd(), mine) };
 }
 
-const { overlays, label } = source();
-const filesDir = composeFiles(lab, overlays, join(WORK_DIR, 'cli', lab.name));
+function readFrom(dir: string): Record<string, string> {
+  try {
+    return filesFrom(lab, dir);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+}
+
+const { files, label } = source();
 
 if (values.serve) {
-  const { serveCluster } = await import('@scale-lab/kit/node-http');
-  const mod = (await import(join(filesDir, lab.lab.cluster.file))) as Record<string, (o: object) => unknown>;
-  const create = mod[lab.lab.cluster.export];
-  if (typeof create !== 'function') fail(`${lab.lab.cluster.file} does not export ${lab.lab.cluster.export}().`);
-  const cluster = (await create({ clock: 'real' })) as import('@scale-lab/kit').Cluster;
-  const served = await serveCluster(cluster, { ports: { [lab.lab.cluster.entry]: Number(process.env.PORT ?? 8080) } });
-  cluster.metrics.on((e) => {
-    if (e.type === 'request' && e.from === 'client') process.stdout.write(`${e.method} ${e.path} → ${e.node} ${e.status} (${e.latency} ms)\n`);
-    if (e.type === 'log') process.stdout.write(`[${e.node}] ${e.message}\n`);
-  });
-  process.stdout.write(`${lab.lab.title} (${label}) is running on real ports:\n`);
-  for (const [name, url] of Object.entries(served.urls)) process.stdout.write(`  ${name.padEnd(8)} ${url}${name === lab.lab.cluster.entry ? '   ← start here' : ''}\n`);
-  process.stdout.write('Press Ctrl+C to stop.\n');
-  process.on('SIGINT', () => void served.close().then(() => process.exit(0)));
+  process.stdout.write(`${lab.lab.title} (${label}):\n`);
+  const code = await serveInChild(lab, files, Number(process.env.PORT ?? 8080));
+  process.exit(code);
 } else {
   const timeoutS = Number(values.timeout ?? 60);
-  if (!(timeoutS > 0)) fail(`--timeout takes a number of seconds, got ${values.timeout}.`);
+  if (!(timeoutS >= 1 && timeoutS * 1000 <= MAX_TIMEOUT_MS)) fail(`--timeout takes a number of seconds from 1 to ${MAX_TIMEOUT_MS / 1000}, got ${values.timeout}.`);
   const unknown = (values.step ?? []).filter((id) => !lab.lab.steps.some((s) => s.id === id));
   if (unknown.length) fail(`No step ${unknown.join(', ')} in ${lab.name}. Steps: ${lab.lab.steps.map((s) => s.id).join(', ')}`);
 
+  stopRunsOnInterrupt();
   if (!values.json) process.stdout.write(`${lab.lab.title}: grading ${label}\n`);
-  const result = await runLabInNode(lab, filesDir, {
+  const result = await runLabInNode(lab, files, {
     timeoutMs: timeoutS * 1000,
     steps: values.step,
-    onOutput: values.json ? undefined : (line) => process.stdout.write(`  │ ${line}\n`),
+    onOutput: values.json ? undefined : (line) => (line.stream === 'error' ? process.stderr : process.stdout).write(`  │ ${line.text}\n`),
   });
 
   if (!values.json) {

@@ -18,6 +18,31 @@ interface Timer {
   seq: number;
   fn: () => void;
   cancelled: boolean;
+  /** Where it was scheduled from; recorded only once an instant is close to the limit below. */
+  stack?: string;
+}
+
+/**
+ * More timers than this at one virtual instant means time can never move on: a loop like
+ * `for (;;) await ctx.sleep(0)`. The labs' solutions, starters and mistakes fire at most 100 at one
+ * instant (the stampede test's concurrent misses). Low enough to stop within about a second in a
+ * browser, where each round of the drive loop costs a task.
+ */
+export const MAX_TIMERS_PER_INSTANT = 10_000;
+
+/** The first frame of a stack that is not the kit's own: where the reader's loop is. */
+function callerOutsideKit(stack: string | undefined): string | undefined {
+  for (const line of (stack ?? '').split('\n').slice(1)) {
+    if (/scale-lab-kit|[\\/]labs[\\/]kit[\\/]|node:internal|\(native\)/.test(line)) continue;
+    const at = /\(?([^\s()]+?\.[cm]?[jt]s):(\d+):\d+\)?\s*$/.exec(line);
+    if (at) return `${at[1]!.split(/[\\/]/).pop()}:${at[2]}`;
+  }
+  return undefined;
+}
+
+/** Raised by the clock when a run keeps scheduling timers at one instant; the message is for the reader. */
+export class TimerFloodError extends Error {
+  override name = 'TimerFloodError';
 }
 
 /**
@@ -65,6 +90,9 @@ export class VirtualClock implements Clock {
   #seq = 0;
   // Kept sorted by (at, seq); the number of live timers stays small (one per in-flight operation).
   #timers: Timer[] = [];
+  /** Timers fired at the current instant, for the guard against time that cannot move on. */
+  #firedNow = 0;
+  #flood: TimerFloodError | undefined;
 
   now(): number {
     return this.#now;
@@ -72,6 +100,8 @@ export class VirtualClock implements Clock {
 
   setTimeout(fn: () => void, ms: number): () => void {
     const timer: Timer = { at: this.#now + Math.max(0, ms || 0), seq: this.#seq++, fn, cancelled: false };
+    // Near the limit, remember who schedules timers at this instant, to name the loop.
+    if (timer.at === this.#now && this.#firedNow >= MAX_TIMERS_PER_INSTANT - 10) timer.stack = new Error().stack;
     let lo = 0;
     let hi = this.#timers.length;
     while (lo < hi) {
@@ -114,14 +144,35 @@ export class VirtualClock implements Clock {
 
   /** Moves time to the next due instant and fires every timer due then. False if none is scheduled. */
   fireNext(): boolean {
+    if (this.#flood) throw this.#flood;
     const at = this.nextDue();
     if (at === undefined) return false;
-    this.#now = Math.max(this.#now, at);
+    if (at > this.#now) {
+      this.#now = at;
+      this.#firedNow = 0;
+    }
     while (this.#timers.length > 0 && this.#timers[0]!.at <= this.#now) {
       const timer = this.#timers.shift()!;
-      if (!timer.cancelled) timer.fn();
+      if (timer.cancelled) continue;
+      if (++this.#firedNow > MAX_TIMERS_PER_INSTANT) {
+        this.#flood = this.#floodError(timer);
+        // Also printed once: a test that catches failed requests would otherwise hide why they failed.
+        console.error(this.#flood.message);
+        throw this.#flood;
+      }
+      timer.fn();
     }
     return true;
+  }
+
+  /** The guard's verdict: the same on every host, as it counts timers rather than wall time. */
+  #floodError(timer: Timer): TimerFloodError {
+    const where = callerOutsideKit(timer.stack);
+    return new TimerFloodError(
+      `More than ${MAX_TIMERS_PER_INSTANT.toLocaleString('en')} timers fired at ${this.#now} ms of cluster time without time moving on: ` +
+        `a loop like for (;;) await ctx.sleep(0) never lets the clock advance${where ? ` (the loop is at ${where})` : ''}. ` +
+        'Wait for a real amount of time (ctx.sleep(100)) or end the loop.',
+    );
   }
 
   /** Moves time forward by `ms`, firing timers on the way, settling promises before each step. */
@@ -133,17 +184,24 @@ export class VirtualClock implements Clock {
       if (next === undefined || next > target) break;
       this.fireNext();
     }
-    this.#now = target;
+    if (target > this.#now) {
+      this.#now = target;
+      this.#firedNow = 0;
+    }
     await settle();
   }
 }
 
+// The real Date.now, kept before anyone can replace it: the SQL database points Date.now at the
+// cluster's clock while a statement runs, and on a RealClock that clock would then read itself.
+const wallNow = Date.now;
+
 /** Wall-clock time, for a cluster served on real ports. */
 export class RealClock implements Clock {
-  readonly #start = Date.now();
+  readonly #start = wallNow();
 
   now(): number {
-    return Date.now() - this.#start;
+    return wallNow() - this.#start;
   }
 
   setTimeout(fn: () => void, ms: number): () => void {

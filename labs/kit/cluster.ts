@@ -1,55 +1,31 @@
 /**
  * The cluster: named nodes on an in-memory network, driven by one clock.
  *
- * A node is a web-standard handler built by a factory, so that restarting a node runs the factory
- * again and really wipes its memory. Nodes reach each other with `ctx.fetch('http://app-1/…')`;
- * the network adds latency, drops, refusals and partitions on the way. The key-value store and the
- * databases are nodes too, reached through `ctx.kv` and `ctx.db`, each call a round trip with a cost.
+ * This file assembles the parts and is the surface tests and labs use: building the cluster,
+ * injecting faults, and sending from outside. The parts live beside it: the network (network.ts),
+ * the node context (context.ts), driving time (drive.ts), and one file per component under
+ * components/ (HTTP node, key-value store, SQL database).
  */
-import { RealClock, VirtualClock, settle, type Clock } from './clock.ts';
-import { KeyValueStore, kvClient, type KvClient } from './kv.ts';
+import { RealClock, VirtualClock, type Clock } from './clock.ts';
+import { createContext, type ContextServices } from './context.ts';
+import type { CapacityOptions } from './capacity.ts';
+import { Driver } from './drive.ts';
+import { timeoutSignal } from './failures.ts';
+import { HttpNode, HttpRouter, type NodeFactory, type Transport } from './components/http-node.ts';
+import { StoreNode, storeClient } from './components/kv-store.ts';
+import { DatabaseNode, databaseClient } from './components/sql-database.ts';
+import { ReplicationGroup, type ReplicationOptions } from './components/replication.ts';
+import { QueueNode, TopicNode, queueClient, queueNode, topicClient, type QueueOptions } from './components/queue.ts';
+import type { KeyValueStore } from './kv.ts';
 import { Metrics } from './metrics.ts';
+import { CLIENT, Network, type LinkOptions } from './network.ts';
+import type { ClusterNode, NodeEnv, NodeKind, NodeState } from './node.ts';
+import { WalDatabase, type SqlDatabase } from './wal.ts';
+import type { RegionMatrix, Resolver } from './regions.ts';
+import { generateLoad, type LoadOptions, type LoadReport, type LoadSender } from './load.ts';
+import { Client, type ClientOptions } from './clients.ts';
+import { HttpCache, edgeFactory, type CacheOutcome, type EdgeOptions } from './components/http-cache.ts';
 import { deriveSeed, seededRandom } from './random.ts';
-import { retarget } from './http.ts';
-import { SqlDatabase, type SqlClient, type SqlValue } from './sql.ts';
-import { generateLoad, type LoadOptions, type LoadReport } from './load.ts';
-
-/** Everything a node may use: its name, time, randomness, and the rest of the cluster. */
-export interface NodeContext {
-  /** This node's host name, e.g. `app-1`. */
-  readonly name: string;
-  /** Milliseconds of cluster time: virtual under test, real when served on ports. Use instead of Date.now(). */
-  now(): number;
-  /** Waits `ms` of cluster time. Use instead of setTimeout in a promise. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-  /** Calls `fn` once after `ms`; returns a cancel function. Stops when the node is killed. */
-  setTimeout(fn: () => void, ms: number): () => void;
-  /** Calls `fn` every `ms`; returns a stop function. Stops when the node is killed. */
-  setInterval(fn: () => void, ms: number): () => void;
-  /** A seeded number in [0, 1). Use instead of Math.random(). */
-  random(): number;
-  /** An AbortSignal that aborts after `ms` of cluster time. Use instead of AbortSignal.timeout(). */
-  timeout(ms: number): AbortSignal;
-  /** Sends a request to another node by host name: `ctx.fetch('http://app-1/health')`. Rejects if the node cannot be reached. */
-  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
-  /** Sends a copy of `request` to another host, same path and body; `request` stays usable for a retry. */
-  forward(request: Request, host: string, init?: { signal?: AbortSignal }): Promise<Response>;
-  /** The cluster's key-value store named `kv`. */
-  readonly kv: KvClient;
-  /** The cluster's database named `db`. */
-  readonly db: SqlClient;
-  /** A key-value store by name. */
-  store(name: string): KvClient;
-  /** A database by name. */
-  database(name: string): SqlClient;
-  /** Writes a line to the cluster's log, prefixed with this node's name. */
-  log(...args: unknown[]): void;
-}
-
-/** A node: answers requests the way `fetch` handlers do in Hono, Workers or Deno.serve. */
-export type Handler = (req: Request, ctx: NodeContext) => Response | Promise<Response>;
-/** Builds a node's handler; run again on every restart, so anything it keeps in memory is wiped. */
-export type NodeFactory = (ctx: NodeContext) => Handler;
 
 export interface ClusterOptions {
   /** Seed of every random number in the cluster (default 1): the same seed replays the same run. */
@@ -64,176 +40,186 @@ export interface ClusterOptions {
   maxRunTime?: number;
 }
 
-export interface LinkOptions {
-  /** One-way latency in ms. */
-  latency?: number;
-  /** Probability in [0, 1] that a request on this link is lost (it hangs until its timeout). */
-  drop?: number;
-}
+const KIND_NAMES: Record<NodeKind, string> = { http: 'HTTP node', kv: 'key-value store', db: 'database', queue: 'queue', topic: 'topic' };
 
-/** The name requests from a test or the load generator come from. */
-export const CLIENT = 'client';
-
-type NodeState = 'up' | 'killed' | 'failing';
-
-interface NodeRecord {
-  name: string;
-  kind: 'http' | 'kv' | 'db';
-  state: NodeState;
-  failStatus: number;
-  generation: number;
-  /** Aborted when the node goes down: in-flight requests to it are reset, its timers stop. */
-  life: AbortController;
-  factory?: NodeFactory;
-  handler?: Handler;
-  ctx?: NodeContext;
-  store?: KeyValueStore;
-  database?: SqlDatabase;
-  /** Time one operation of a store or database costs, in ms. */
-  cost: number;
-}
-
-/** How a request crosses the last hop: in memory by default, over real HTTP when served on ports. */
-export interface Transport {
-  send(to: string, request: Request, from: string): Promise<Response>;
-}
-
-const HOST_NAME = /^[a-z][a-z0-9-]*$/;
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/** A database's contents and capacity. */
+export interface DatabaseOptions extends CapacityOptions {
+  /** Schema and rows, run when the database is created. */
+  setup?: string;
+  /** CPU time one statement costs, in ms (default 5). */
+  cost?: number;
+  /** How long a writer waits for the write lock before SQLITE_BUSY, in ms (default 5,000). */
+  busyTimeout?: number;
 }
 
 export class Cluster {
   readonly seed: number;
   readonly clock: Clock;
   readonly metrics = new Metrics();
-  readonly #virtual: VirtualClock | undefined;
-  readonly #nodes = new Map<string, NodeRecord>();
-  readonly #links = new Map<string, LinkOptions>();
-  readonly #networkRandom: () => number;
-  readonly #networkTimeout: number;
-  readonly #maxRunTime: number;
-  #defaultLatency: number;
-  #partition: string[][] | undefined;
-  #driving = false;
-  #transport: Transport | undefined;
+  readonly #network: Network;
+  readonly #driver: Driver;
+  readonly #env: NodeEnv;
+  readonly #http: HttpRouter;
+  readonly #services: ContextServices;
+  readonly #clients = new Map<string, Client>();
+  readonly #groups = new Map<string, ReplicationGroup>();
+  readonly #caches = new Map<string, HttpCache>();
+  #resolver: Resolver | undefined;
+  readonly #loadRandom: () => number;
 
   constructor(options: ClusterOptions = {}) {
     this.seed = options.seed ?? 1;
-    this.#virtual = options.clock === 'real' ? undefined : new VirtualClock();
-    this.clock = this.#virtual ?? new RealClock();
-    this.#defaultLatency = options.latency ?? 0;
-    this.#networkTimeout = options.networkTimeout ?? 30_000;
-    this.#maxRunTime = options.maxRunTime ?? 3_600_000;
-    this.#networkRandom = seededRandom(deriveSeed(this.seed, '#network'));
+    const virtual = options.clock === 'real' ? undefined : new VirtualClock();
+    this.clock = virtual ?? new RealClock();
+    this.#driver = new Driver(virtual, options.maxRunTime ?? 3_600_000);
+    this.#network = new Network(this.clock, { seed: this.seed, latency: options.latency ?? 0, networkTimeout: options.networkTimeout ?? 30_000 });
+    this.#env = { clock: this.clock, network: this.#network, metrics: this.metrics, log: (node, message) => this.log(node, message) };
+    this.#http = new HttpRouter(this.#env);
+    this.#loadRandom = seededRandom(deriveSeed(this.seed, '#load'));
+    this.#services = {
+      clock: this.clock,
+      seed: this.seed,
+      timeout: (ms) => this.timeout(ms),
+      fetch: (from, input, init) => this.#http.fetch(from, input, init),
+      store: (from, name, limits) => storeClient(this.#env, from, name, limits),
+      database: (from, name, limits) => databaseClient(this.#env, from, name, limits),
+      queue: (from, name, limits) => queueClient(this.#env, from, name, limits),
+      topic: (from, name, limits) => topicClient(this.#env, from, name, limits),
+      log: (node, message) => this.log(node, message),
+    };
   }
 
   // ---- building the cluster ------------------------------------------------------------------
 
-  #add(name: string, kind: NodeRecord['kind'], cost: number): NodeRecord {
-    if (!HOST_NAME.test(name)) throw new Error(`Node name "${name}" is not a host name: use lower-case letters, digits and dashes, like "app-1".`);
-    if (name === CLIENT || this.#nodes.has(name)) throw new Error(`The cluster already has a node named "${name}".`);
-    const node: NodeRecord = { name, kind, state: 'up', failStatus: 500, generation: 0, life: new AbortController(), cost };
-    this.#nodes.set(name, node);
-    this.metrics.of(name);
+  #add<N extends ClusterNode>(node: N): N {
+    this.#network.add(node);
+    this.metrics.track(node.name, node.capacity);
     return node;
   }
 
-  /** Adds an HTTP node built by `factory`. */
-  addNode(name: string, factory: NodeFactory): this {
-    const node = this.#add(name, 'http', 0);
-    node.factory = factory;
-    this.#start(node);
+  /**
+   * Adds an HTTP node built by `factory`. With `cores`, `ctx.work()` queues for them; with
+   * `backlog`, requests arriving while that many wait for a core are refused at once.
+   */
+  addNode(name: string, factory: NodeFactory, capacity: CapacityOptions = {}): this {
+    this.#network.checkName(name);
+    this.#add(new HttpNode(name, factory, this.#env, (node) => createContext(node, this.#services), capacity));
     return this;
   }
 
-  /** Adds a key-value store; `cost` is the time one command takes there (default 0.5 ms). */
-  addStore(name = 'kv', options: { cost?: number } = {}): KeyValueStore {
-    const node = this.#add(name, 'kv', options.cost ?? 0.5);
-    node.store = new KeyValueStore(() => this.clock.now());
-    return node.store;
+  /** Adds a key-value store; `cost` is the CPU time one command takes there (default 0.5 ms). */
+  addStore(name = 'kv', options: { cost?: number } & CapacityOptions = {}): KeyValueStore {
+    const { cost = 0.5, ...capacity } = options;
+    return this.#add(new StoreNode(name, this.#env, cost, capacity)).store;
   }
 
-  /** Adds a SQLite database with `setup` run in it; `cost` is the time one statement takes (default 5 ms). */
-  async addDatabase(name = 'db', options: { setup?: string; cost?: number } = {}): Promise<SqlDatabase> {
-    const node = this.#add(name, 'db', options.cost ?? 5);
-    try {
-      node.database = await SqlDatabase.create(options.setup);
-    } catch (err) {
-      this.#nodes.delete(name);
-      throw err;
+  /**
+   * Adds a SQLite database with `setup` run in it; `cost` is the CPU time one statement takes
+   * (default 5 ms), on the database's `cores` when set; `maxConnections` refuses callers over it.
+   */
+  async addDatabase(name = 'db', options: DatabaseOptions = {}): Promise<SqlDatabase> {
+    this.#network.checkName(name);
+    const { setup = '', cost = 5, busyTimeout, ...capacity } = options;
+    // SQL's clock and random() follow the cluster's, from a stream of their own.
+    const sqlRandom = seededRandom(deriveSeed(this.seed, `${name}#sql`));
+    const wal = await WalDatabase.create(setup, { now: () => this.clock.now(), random: sqlRandom }, this.clock, busyTimeout);
+    const node = new DatabaseNode(name, this.#env, wal, cost, capacity);
+    return this.#add(node).database;
+  }
+
+  /**
+   * Adds a replicated database: a primary `name` and its replicas, each a database node with
+   * `setup` run in it. Replicas refuse writes, receive the primary's log over their links and apply
+   * it on their own cores; see `replication(name)` for positions, lag, pause and promotion.
+   */
+  async addReplicatedDatabase(name: string, options: ReplicationOptions & DatabaseOptions = { replicas: 1 }): Promise<ReplicationGroup> {
+    const { replicas, sync, applyCost, retry, ...database } = options;
+    const names = typeof replicas === 'number' ? Array.from({ length: replicas }, (_, i) => `${name}-replica-${i + 1}`) : replicas;
+    for (const member of [name, ...names]) this.#network.checkName(member);
+    const nodes: DatabaseNode[] = [];
+    for (const member of [name, ...names]) {
+      await this.addDatabase(member, database);
+      nodes.push(this.#databaseNode(member));
     }
-    return node.database;
+    const [primary, ...others] = nodes as [DatabaseNode, ...DatabaseNode[]];
+    const group = new ReplicationGroup(this.#env, primary, others, { replicas, sync, applyCost, retry });
+    this.#groups.set(name, group);
+    return group;
+  }
+
+  /** The replicated database first added as `name`: positions, lag, pause and resume, promote. */
+  replication(name = 'db'): ReplicationGroup {
+    const group = this.#groups.get(name);
+    if (!group) throw new Error(`This cluster has no replicated database named "${name}".`);
+    return group;
+  }
+
+  #databaseNode(name: string): DatabaseNode {
+    const node = this.#network.find(name);
+    if (!(node instanceof DatabaseNode)) throw new Error(`This cluster has no database named "${name}".`);
+    return node;
+  }
+
+  /** Adds a queue with SQS semantics (a dead-letter queue is a queue too: add it as well). */
+  addQueue(name: string, options: QueueOptions = {}): this {
+    this.#add(new QueueNode(name, this.#env, options));
+    return this;
+  }
+
+  /** Adds a topic that sends each published message to every queue in `subscribers`. */
+  addTopic(name: string, subscribers: string[]): this {
+    this.#add(new TopicNode(name, this.#env, subscribers));
+    return this;
+  }
+
+  /** Direct access to a queue, for tests: its stats and the bodies it holds; no cost, not counted. */
+  queue(name: string): Pick<QueueNode, 'stats' | 'bodies' | 'send'> {
+    return queueNode(this.#env, name, 'cluster');
   }
 
   /** Direct access to a store's data, for tests and scenarios: no cost, no network, not counted. */
   store(name = 'kv'): KeyValueStore {
-    const store = this.#nodes.get(name)?.store;
-    if (!store) throw new Error(`This cluster has no key-value store named "${name}".`);
-    return store;
+    const node = this.#network.find(name);
+    if (!(node instanceof StoreNode)) throw new Error(`This cluster has no key-value store named "${name}".`);
+    return node.store;
   }
 
   /** Direct access to a database, for tests and scenarios: no cost, no network, not counted. */
   database(name = 'db'): SqlDatabase {
-    const database = this.#nodes.get(name)?.database;
-    if (!database) throw new Error(`This cluster has no database named "${name}".`);
-    return database;
+    return this.#databaseNode(name).database;
   }
 
   /** Names of every node, in the order they were added. */
   get nodeNames(): string[] {
-    return [...this.#nodes.keys()];
+    return this.#network.names;
   }
 
   /** Names of the HTTP nodes (not stores or databases), in the order they were added. */
   get httpNodeNames(): string[] {
-    return [...this.#nodes.values()].filter((n) => n.kind === 'http').map((n) => n.name);
+    return this.#network.nodes().filter((n) => n instanceof HttpNode).map((n) => n.name);
   }
 
-  /** `up`, `killed` or `failing`. */
+  /** `up`, `killed`, `failing`, `slow` or `hung`. */
   stateOf(name: string): NodeState {
     return this.#node(name).state;
   }
 
-  #node(name: string): NodeRecord {
-    const node = this.#nodes.get(name);
+  #node(name: string): ClusterNode {
+    const node = this.#network.find(name);
     if (!node) throw new Error(`This cluster has no node named "${name}" (nodes: ${this.nodeNames.join(', ')}).`);
     return node;
-  }
-
-  #start(node: NodeRecord): void {
-    node.ctx = this.#context(node);
-    try {
-      node.handler = node.factory!(node.ctx);
-    } catch (err) {
-      throw new Error(`${node.name} failed to start: ${messageOf(err)}`, { cause: err });
-    }
-    if (typeof node.handler !== 'function') {
-      throw new Error(`${node.name} failed to start: its factory must return a handler function (req, ctx) => Response, not ${typeof node.handler}.`);
-    }
   }
 
   // ---- faults --------------------------------------------------------------------------------
 
   /** Stops a node: connections are refused, requests it was handling are reset, its timers stop. */
   kill(name: string): void {
-    const node = this.#node(name);
-    if (node.state === 'killed') return;
-    node.state = 'killed';
-    node.life.abort(new TypeError(`connection reset: ${name} went down`));
-    this.metrics.emit({ type: 'node', at: this.clock.now(), node: name, state: 'killed' });
+    if (this.#node(name).kill()) this.metrics.emit({ type: 'node', at: this.clock.now(), node: name, state: 'killed' });
   }
 
   /** Starts a killed node again. An HTTP node starts fresh: its factory runs again, memory wiped. */
   revive(name: string): void {
-    const node = this.#node(name);
-    if (node.state !== 'killed') return;
-    node.generation++;
-    node.life = new AbortController();
-    node.state = 'up';
-    if (node.factory) this.#start(node);
-    this.metrics.emit({ type: 'node', at: this.clock.now(), node: name, state: 'restarted' });
+    if (this.#node(name).revive()) this.metrics.emit({ type: 'node', at: this.clock.now(), node: name, state: 'restarted' });
   }
 
   /** Kills and revives a node: an HTTP node loses everything it kept in memory. */
@@ -245,217 +231,120 @@ export class Cluster {
   /** Makes an HTTP node answer every request with `status` (default 500) without running its code. */
   fail(name: string, status = 500): void {
     const node = this.#node(name);
-    if (node.kind !== 'http') throw new Error(`fail() applies to HTTP nodes; ${name} is a ${node.kind === 'kv' ? 'key-value store' : 'database'}: use kill().`);
-    node.state = 'failing';
-    node.failStatus = status;
+    if (!(node instanceof HttpNode)) throw new Error(`fail() applies to HTTP nodes; ${name} is a ${KIND_NAMES[node.kind]}: use kill(), slow() or hang().`);
+    node.fail(status);
     this.metrics.emit({ type: 'node', at: this.clock.now(), node: name, state: 'failing' });
   }
 
-  /** Ends `fail()`: the node runs its own code again, with its memory intact. */
+  /** Makes a node answer late: every answer leaves `ms` after it is ready (any kind of node). */
+  slow(name: string, ms: number): void {
+    this.#node(name).slow(ms);
+    this.metrics.emit({ type: 'node', at: this.clock.now(), node: name, state: 'slow' });
+  }
+
+  /**
+   * Makes a node accept connections and never answer (a deadlock, a stopped process): callers wait
+   * until their own timeout, or the network's, unless the node recovers or is killed first.
+   */
+  hang(name: string): void {
+    this.#node(name).hang();
+    this.metrics.emit({ type: 'node', at: this.clock.now(), node: name, state: 'hung' });
+  }
+
+  /** Ends `fail()`, `slow()` or `hang()`: the node runs its own code again, with its memory intact; held answers go out. */
   recover(name: string): void {
-    const node = this.#node(name);
-    if (node.state !== 'failing') return;
-    node.state = 'up';
-    this.metrics.emit({ type: 'node', at: this.clock.now(), node: name, state: 'up' });
+    if (this.#node(name).recover()) this.metrics.emit({ type: 'node', at: this.clock.now(), node: name, state: 'up' });
+  }
+
+  // ---- regions and time ---------------------------------------------------------------------
+
+  /** Puts nodes in a region: links to other regions carry the regions' latency (see setRegionLatency). */
+  place(region: string, ...names: string[]): void {
+    for (const name of names) {
+      this.#node(name);
+      this.#network.place(name, region);
+    }
+  }
+
+  /** The region a node or client is in, or undefined. */
+  regionOf(name: string): string | undefined {
+    return this.#network.regionOf(name);
+  }
+
+  /** Replaces the round-trip times between regions (default: AWS_REGION_RTT, measured between AWS regions). */
+  setRegionLatency(matrix: RegionMatrix): void {
+    this.#network.setRegionLatency(matrix);
+  }
+
+  /** Kills every node in a region (a datacenter lost). */
+  killRegion(region: string): void {
+    for (const name of this.#network.inRegion(region)) if (this.#network.find(name)) this.kill(name);
+  }
+
+  /** Revives every node in a region. */
+  reviveRegion(region: string): void {
+    for (const name of this.#network.inRegion(region)) if (this.#network.find(name)) this.revive(name);
+  }
+
+  /** Cuts a region off from the rest of the network (its nodes and clients still talk among themselves). */
+  partitionRegion(region: string): void {
+    this.partition(this.#network.inRegion(region));
+  }
+
+  /**
+   * Lab code that answers clients' name lookups: which node a client (and its region) gets for a
+   * host name that is no node's, and for how long it may keep the answer (its TTL).
+   */
+  setResolver(resolver: Resolver | undefined): void {
+    this.#resolver = resolver;
+  }
+
+  /**
+   * Skews a node's clock: from now, its `ctx.now()` reads `offset` ms ahead of true time (negative:
+   * behind) and drifts by `drift` ms per ms (0.001: a second fast every 1,000 s). Timers and tests
+   * keep true time; `skew(name, {})` sets the clock right.
+   */
+  skew(name: string, skew: { offset?: number; drift?: number }): void {
+    this.#node(name).skew = { offset: skew.offset ?? 0, drift: skew.drift ?? 0, since: this.clock.now() };
   }
 
   /** Sets latency or loss on the link between two nodes, both ways. */
   link(a: string, b: string, options: LinkOptions): void {
-    for (const key of [`${a}>${b}`, `${b}>${a}`]) this.#links.set(key, { ...this.#links.get(key), ...options });
+    this.#network.link(a, b, options);
   }
 
   /** Sets the one-way latency of every link that has none of its own. */
   setLatency(ms: number): void {
-    this.#defaultLatency = ms;
+    this.#network.setLatency(ms);
   }
 
   /** Splits the network: nodes talk only within their group. Nodes not named form one more group. */
   partition(...groups: string[][]): void {
-    this.#partition = groups.map((g) => [...g]);
+    this.#network.partition(groups);
   }
 
   /** Ends a partition. */
   heal(): void {
-    this.#partition = undefined;
+    this.#network.heal();
   }
 
-  #groupOf(name: string): number {
-    return this.#partition!.findIndex((g) => g.includes(name));
-  }
+  // ---- HTTP from outside and over real ports -------------------------------------------------
 
-  #latency(from: string, to: string): number {
-    return this.#links.get(`${from}>${to}`)?.latency ?? this.#defaultLatency;
-  }
-
-  #lost(from: string, to: string): boolean {
-    if (this.#partition && this.#groupOf(from) !== this.#groupOf(to)) return true;
-    const drop = this.#links.get(`${from}>${to}`)?.drop ?? 0;
-    return drop > 0 && this.#networkRandom() < drop;
-  }
-
-  // ---- the network ---------------------------------------------------------------------------
-
-  /** Carries one call from `from` to `to` and its answer back, with everything the network does on the way. */
-  async #deliver<T>(from: string, to: string, signal: AbortSignal | undefined, serve: (node: NodeRecord) => Promise<T>): Promise<T> {
-    const node = this.#nodes.get(to);
-    if (!node) throw new TypeError(`${from} → ${to}: no node named "${to}" in this cluster (nodes: ${this.nodeNames.join(', ')})`);
-    signal?.throwIfAborted();
-    if (this.#lost(from, to)) {
-      // A lost request is never answered: the caller waits until its own timeout, or the network's.
-      await this.clock.sleep(this.#networkTimeout, signal);
-      throw new TypeError(`${from} → ${to}: no answer after ${this.#networkTimeout} ms (the request was lost: partition or dropped packet)`);
-    }
-    const there = this.#latency(from, to);
-    if (there > 0) await this.clock.sleep(there, signal);
-    if (node.state === 'killed') throw new TypeError(`${from} → ${to}: connection refused (${to} is down)`);
-    const life = node.life.signal;
-    const answer = await raceAbort(serve(node), life, signal);
-    const back = this.#latency(to, from);
-    if (back > 0) await this.clock.sleep(back, signal);
-    life.throwIfAborted();
-    return answer;
-  }
-
-  /** Runs a node's handler on a request and counts it; used by in-memory delivery and by the node:http adapter. */
-  async handle(name: string, request: Request, from: string = CLIENT): Promise<Response> {
-    const node = this.#node(name);
-    if (node.kind !== 'http') throw new TypeError(`${from} → ${name}: ${name} is not an HTTP node; use ctx.kv or ctx.db`);
-    const m = this.metrics.of(name);
-    const start = this.clock.now();
-    m.requests++;
-    m.inFlight++;
-    let response: Response;
-    try {
-      if (node.state === 'failing') {
-        response = new Response(`${name} is failing (injected fault)`, { status: node.failStatus });
-      } else {
-        const result: unknown = await node.handler!(request, node.ctx!);
-        response = result instanceof Response
-          ? result
-          : new Response(`${name}: the handler returned ${result === undefined ? 'nothing' : typeof result}, not a Response`, { status: 500 });
-      }
-    } catch (err) {
-      this.log(name, `error: ${messageOf(err)}`);
-      response = new Response(`${name}: ${messageOf(err)}`, { status: 500 });
-    } finally {
-      m.inFlight--;
-    }
-    const latency = this.clock.now() - start;
-    m.latencies.push(latency);
-    if (response.status >= 500) m.errors++;
-    const url = new URL(request.url);
-    this.metrics.emit({ type: 'request', at: this.clock.now(), from, node: name, method: request.method, path: url.pathname, status: response.status, latency });
-    return response;
+  /** Runs a node's handler on a request and counts it; used by the node:http adapter. */
+  handle(name: string, request: Request, from: string = CLIENT): Promise<Response> {
+    return this.#http.node(name, from).handle(request, from);
   }
 
   /** Replaces in-memory delivery of HTTP requests (the node:http adapter does this). */
   useTransport(transport: Transport | undefined): void {
-    this.#transport = transport;
-  }
-
-  #send(from: string, request: Request, signal: AbortSignal | undefined): Promise<Response> {
-    const to = new URL(request.url).hostname;
-    return this.#deliver(from, to, signal, (node) => {
-      if (node.kind !== 'http') throw new TypeError(`${from} → ${to}: ${to} is not an HTTP node; use ctx.kv or ctx.db`);
-      return this.#transport ? this.#transport.send(to, request, from) : this.handle(to, request, from);
-    });
-  }
-
-  #fetchFrom(from: string, input: string | URL | Request, init?: RequestInit): Promise<Response> {
-    let request: Request;
-    try {
-      request = input instanceof Request && init === undefined ? input : new Request(input, init);
-    } catch (err) {
-      return Promise.reject(new TypeError(`${from}: bad request to ${String(input)}: ${messageOf(err)}`));
-    }
-    const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined) ?? undefined;
-    return this.#send(from, request, signal);
-  }
-
-  #kvCall(from: string, storeName: string): KvClient {
-    const node = this.#nodes.get(storeName);
-    if (node?.kind !== 'kv') throw new Error(`${from}: this cluster has no key-value store named "${storeName}".`);
-    const call = <T>(command: string, key: string, run: () => T): Promise<T> =>
-      this.#deliver(from, storeName, undefined, async (n) => {
-        if (n.cost > 0) await this.clock.sleep(n.cost);
-        const result = run();
-        const served = this.metrics.of(storeName);
-        const caller = this.metrics.of(from);
-        served.requests++;
-        for (const m of [served, caller]) m.kvOps++;
-        let hit: boolean | undefined;
-        if (command === 'GET') {
-          hit = result !== null;
-          for (const m of [served, caller]) {
-            m.kvReads++;
-            if (hit) m.cacheHits++;
-            else m.cacheMisses++;
-          }
-        }
-        this.metrics.emit({ type: 'kv', at: this.clock.now(), from, node: storeName, command, key, hit });
-        return result;
-      });
-    return kvClient(call, node.store!);
-  }
-
-  #sqlCall(from: string, dbName: string): SqlClient {
-    const node = this.#nodes.get(dbName);
-    if (node?.kind !== 'db') throw new Error(`${from}: this cluster has no database named "${dbName}".`);
-    const call = <T>(sql: string, run: () => T): Promise<T> =>
-      this.#deliver(from, dbName, undefined, async (n) => {
-        if (n.cost > 0) await this.clock.sleep(n.cost);
-        this.metrics.of(dbName).requests++;
-        this.metrics.of(dbName).queries++;
-        this.metrics.of(from).queries++;
-        this.metrics.emit({ type: 'query', at: this.clock.now(), from, node: dbName, sql });
-        return run();
-      });
-    return {
-      query: <T>(sql: string, params?: SqlValue[]) => call(sql, () => node.database!.query<T>(sql, params)),
-      run: (sql: string, params?: SqlValue[]) => call(sql, () => node.database!.run(sql, params)),
-    };
-  }
-
-  #context(node: NodeRecord): NodeContext {
-    const cluster = this;
-    const clock = this.clock;
-    const life = node.life.signal;
-    const random = seededRandom(deriveSeed(this.seed, `${node.name}#${node.generation}`));
-    const owned = (cancel: () => void) => {
-      life.addEventListener('abort', cancel, { once: true });
-      return cancel;
-    };
-    let kv: KvClient | undefined;
-    let db: SqlClient | undefined;
-    return {
-      name: node.name,
-      now: () => clock.now(),
-      sleep: (ms, signal) => clock.sleep(ms, signal),
-      setTimeout: (fn, ms) => owned(clock.setTimeout(fn, ms)),
-      setInterval: (fn, ms) => owned(clock.setInterval(fn, ms)),
-      random,
-      timeout: (ms) => cluster.timeout(ms),
-      fetch: (input, init) => (life.aborted ? Promise.reject(life.reason) : cluster.#fetchFrom(node.name, input, init)),
-      forward: async (request, host, init) => cluster.#fetchFrom(node.name, await retarget(request, host), init?.signal ? { signal: init.signal } : undefined),
-      get kv() {
-        return (kv ??= cluster.#kvCall(node.name, 'kv'));
-      },
-      get db() {
-        return (db ??= cluster.#sqlCall(node.name, 'db'));
-      },
-      store: (name) => cluster.#kvCall(node.name, name),
-      database: (name) => cluster.#sqlCall(node.name, name),
-      log: (...args) => cluster.log(node.name, args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')),
-    };
+    this.#http.transport = transport;
   }
 
   // ---- driving time --------------------------------------------------------------------------
 
   /** An AbortSignal that aborts after `ms` of cluster time. */
   timeout(ms: number): AbortSignal {
-    const controller = new AbortController();
-    this.clock.setTimeout(() => controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')), ms);
-    return controller.signal;
+    return timeoutSignal(this.clock, ms);
   }
 
   log(node: string, message: string): void {
@@ -466,87 +355,75 @@ export class Cluster {
    * Runs `work` to completion, moving virtual time forward whenever every pending promise has
    * settled and the work is still waiting on a timer. Nested calls share the outer drive.
    */
-  async run<T>(work: Promise<T> | (() => Promise<T>)): Promise<T> {
-    const clock = this.#virtual;
-    if (!clock || this.#driving) return typeof work === 'function' ? work() : work;
-    // Claim the drive before starting the work, so requests it starts join this drive.
-    this.#driving = true;
-    let promise: Promise<T>;
-    try {
-      promise = typeof work === 'function' ? work() : work;
-    } catch (err) {
-      this.#driving = false;
-      throw err;
-    }
-    let done = false;
-    promise.then(() => (done = true), () => (done = true));
-    const deadline = clock.now() + this.#maxRunTime;
-    try {
-      let idle = 0;
-      while (!done) {
-        await settle();
-        if (done) break;
-        if (clock.nextDue() !== undefined) {
-          if (clock.nextDue()! > deadline) {
-            throw new Error(`Stopped after ${this.#maxRunTime / 1000} s of cluster time and the work was still not finished: does a request wait forever, or a loop never end?`);
-          }
-          clock.fireNext();
-          idle = 0;
-        } else if (++idle > 50) {
-          throw new Error('The work is waiting on a promise that will never settle: nothing is scheduled on the clock and nothing else is pending.');
-        }
-      }
-    } finally {
-      this.#driving = false;
-    }
-    return promise;
+  run<T>(work: Promise<T> | (() => Promise<T>)): Promise<T> {
+    return this.#driver.run(work);
   }
 
   /** Sends a request from outside the cluster (the `client`) and waits for the answer, driving time. */
   fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
-    return this.run(() => this.#fetchFrom(CLIENT, input, init));
+    return this.run(() => this.#http.fetch(CLIENT, input, init));
   }
 
-  /** Sends many requests from the client and reports throughput and latency percentiles. */
+  /**
+   * A named client outside the cluster, like a browser: its own cookies, its own name on the
+   * network (links and partitions can single it out). The same name gives the same client.
+   */
+  client(name: string, options: ClientOptions = {}): Client {
+    let client = this.#clients.get(name);
+    if (!client) {
+      this.#network.addClient(name);
+      client = new Client(name, this.clock, (from, request) => this.run(() => this.#http.fetch(from, request)), options, this.#cacheCounted, (host, asker) => {
+        // Node names need no resolving; other names go to the lab's resolver, if it has one.
+        if (this.#network.find(host) || !this.#resolver) return undefined;
+        return this.#resolver(host, { name: asker.name, region: asker.region });
+      });
+      if (options.region !== undefined) this.#network.place(name, options.region);
+      this.#clients.set(name, client);
+    }
+    return client;
+  }
+
+  /** Counts a cache's answer for its node (an edge, or a client with a private cache) and tells listeners. */
+  readonly #cacheCounted = (node: string, key: string, outcome: CacheOutcome): void => {
+    const m = this.metrics.of(node);
+    if (outcome === 'hit' || outcome === 'stale' || outcome === 'revalidated') m.cacheHits++;
+    else if (outcome === 'miss') m.cacheMisses++;
+    this.metrics.emit({ type: 'cache', at: this.clock.now(), node, key, outcome });
+  };
+
+  /**
+   * Adds an edge node: an HTTP cache in front of `origin` that obeys the origin's caching headers as
+   * a shared cache does; `key` (the lab's code) may choose the cache key; `maxBytes` bounds it.
+   */
+  addEdge(name: string, options: EdgeOptions): HttpCache {
+    const cache = new HttpCache(this.clock, { shared: true, maxBytes: options.maxBytes });
+    this.addNode(name, edgeFactory(cache, options, this.#cacheCounted));
+    this.#caches.set(name, cache);
+    return cache;
+  }
+
+  /** The cache of an edge node: stats and purge. */
+  cache(name: string): HttpCache {
+    const cache = this.#caches.get(name);
+    if (!cache) throw new Error(`This cluster has no edge cache named "${name}".`);
+    return cache;
+  }
+
+  /**
+   * Sends many requests, closed loop (`concurrency`) or open loop (`rate`, Poisson arrivals by
+   * default), and reports throughput, errors and latency percentiles, overall and per interval.
+   */
   load(options: LoadOptions): Promise<LoadReport> {
-    return this.run(() => generateLoad((request) => this.#fetchFrom(CLIENT, request), this.clock, options));
+    const { clients } = options;
+    const senders: LoadSender[] = clients === undefined
+      ? [{ fetch: (request) => this.#http.fetch(CLIENT, request) }]
+      : (typeof clients === 'number' ? Array.from({ length: clients }, (_, i) => `client-${i + 1}`) : clients).map((name) => this.client(name));
+    if (senders.length === 0) throw new Error('load: clients must name at least one client');
+    return this.run(() => generateLoad(senders, this.clock, this.#loadRandom, options));
   }
 
   /** Lets `ms` of cluster time pass (health checks, TTLs and intervals fire on the way). */
-  async sleep(ms: number): Promise<void> {
-    if (!this.#virtual || this.#driving) return this.clock.sleep(ms);
-    this.#driving = true;
-    try {
-      await this.#virtual.advance(ms);
-    } finally {
-      this.#driving = false;
-    }
+  sleep(ms: number): Promise<void> {
+    return this.#driver.sleep(ms, (t) => this.clock.sleep(t));
   }
-}
-
-/** Resolves or rejects with `work`, unless a signal aborts first. */
-function raceAbort<T>(work: Promise<T>, ...signals: (AbortSignal | undefined)[]): Promise<T> {
-  const live = signals.filter((s): s is AbortSignal => s !== undefined);
-  if (live.length === 0) return work;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (event: Event) => {
-      cleanup();
-      reject((event.target as AbortSignal).reason);
-    };
-    const cleanup = () => live.forEach((s) => s.removeEventListener('abort', onAbort));
-    for (const s of live) {
-      if (s.aborted) return reject(s.reason);
-      s.addEventListener('abort', onAbort, { once: true });
-    }
-    work.then(
-      (value) => {
-        cleanup();
-        resolve(value);
-      },
-      (err: unknown) => {
-        cleanup();
-        reject(err);
-      },
-    );
-  });
 }

@@ -1,9 +1,11 @@
 /**
  * Per-node counters that graded tests assert on, also emitted as events for a live view.
  * A node's record holds what it served (requests, errors, latency) and what it used
- * (queries it sent, key-value reads it made and whether they hit).
+ * (queries it sent, key-value reads it made and whether they hit), and its capacity's gauges.
  */
-export interface NodeMetrics {
+import type { CapacityMetrics } from './capacity.ts';
+
+export interface NodeMetrics extends CapacityMetrics {
   /** HTTP requests this node received (HTTP nodes), or operations it served (store, database). */
   requests: number;
   /** Requests answered with a 5xx status or a thrown error. */
@@ -28,13 +30,28 @@ export type ClusterEvent =
   | { type: 'request'; at: number; from: string; node: string; method: string; path: string; status: number; latency: number }
   | { type: 'query'; at: number; from: string; node: string; sql: string }
   | { type: 'kv'; at: number; from: string; node: string; command: string; key: string; hit?: boolean }
-  | { type: 'node'; at: number; node: string; state: 'up' | 'killed' | 'failing' | 'restarted' }
-  | { type: 'log'; at: number; node: string; message: string };
+  | { type: 'node'; at: number; node: string; state: 'up' | 'killed' | 'failing' | 'slow' | 'hung' | 'restarted' }
+  | { type: 'log'; at: number; node: string; message: string }
+  /** A replica's positions moved: `received` from its primary's log, `applied` to its data. */
+  | { type: 'replication'; at: number; node: string; primary: string; received: number; applied: number }
+  | { type: 'promotion'; at: number; node: string; previous: string }
+  | { type: 'queue'; at: number; node: string; op: 'send' | 'receive' | 'delete' | 'dead-letter'; id: string }
+  /** An HTTP cache answered: an edge node, or a client's private cache (`node` is the client). */
+  | { type: 'cache'; at: number; node: string; key: string; outcome: 'hit' | 'stale' | 'revalidated' | 'miss' | 'pass' };
+
+/** Something that reports capacity gauges for a node (its Capacity). */
+export interface Gauge {
+  metrics(): CapacityMetrics;
+  resetWindow(): void;
+}
 
 export type ClusterEventListener = (event: ClusterEvent) => void;
 
 function emptyMetrics(): NodeMetrics {
-  return { requests: 0, errors: 0, inFlight: 0, latencies: [], queries: 0, kvOps: 0, kvReads: 0, cacheHits: 0, cacheMisses: 0 };
+  return {
+    requests: 0, errors: 0, inFlight: 0, latencies: [], queries: 0, kvOps: 0, kvReads: 0, cacheHits: 0, cacheMisses: 0,
+    cores: null, busyTime: 0, utilisation: null, queued: 0, maxQueued: 0, connections: 0, refused: 0,
+  };
 }
 
 /** The value below which `p` percent of the samples fall (nearest-rank). 0 with no samples. */
@@ -48,6 +65,7 @@ export function percentile(samples: readonly number[], p: number): number {
 export class Metrics {
   readonly #nodes = new Map<string, NodeMetrics>();
   readonly #listeners = new Set<ClusterEventListener>();
+  readonly #gauges = new Map<string, Gauge>();
 
   /** The live record of one node (created empty on first use). */
   of(node: string): NodeMetrics {
@@ -59,10 +77,17 @@ export class Metrics {
     return m;
   }
 
+  /** Reads a node's gauges (its capacity) into every copy of its counters; they restart on reset(). */
+  track(node: string, gauge: Gauge): void {
+    this.#gauges.set(node, gauge);
+    this.of(node);
+  }
+
   /** A copy of one node's counters, safe to keep while the cluster runs on. */
   node(node: string): NodeMetrics {
     const m = this.of(node);
-    return { ...m, latencies: [...m.latencies] };
+    const gauge = this.#gauges.get(node);
+    return { ...m, latencies: [...m.latencies], ...gauge?.metrics() };
   }
 
   /** Copies of every node's counters, by node name, in name order. */
@@ -75,6 +100,7 @@ export class Metrics {
   /** Zeroes every counter (requests in flight stay counted). */
   reset(): void {
     for (const [name, m] of this.#nodes) this.#nodes.set(name, { ...emptyMetrics(), inFlight: m.inFlight });
+    for (const gauge of this.#gauges.values()) gauge.resetWindow();
   }
 
   /** Subscribes to every event; returns the unsubscribe function. */

@@ -7,7 +7,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import { CLIENT, type Cluster } from './cluster.ts';
+import type { Cluster } from './cluster.ts';
+import { CLIENT } from './network.ts';
 
 const FROM_HEADER = 'x-scale-lab-from';
 

@@ -1,12 +1,13 @@
-/** Finds labs on disk, validates them, and lays out the files a graded run uses. */
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+/** Finds labs on disk, validates them with their mistake fixtures, and reads the files a graded run uses. */
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseLab, type Lab } from '../../src/schemas/lab.ts';
+import { parseLab, type Lab } from '../../labs/harness/lab-schema.ts';
+import { applyEdits, parseMistake, type Mistake } from '../../labs/harness/mistake.ts';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const LABS_DIR = join(ROOT, 'labs');
-/** Where composed runs and readers' own copies live; git-ignored. */
+/** Where readers' own copies and temporary layouts live; git-ignored. */
 export const WORK_DIR = join(ROOT, '.lab-work');
 
 export interface LabFolder {
@@ -14,18 +15,56 @@ export interface LabFolder {
   name: string;
   dir: string;
   lab: Lab;
+  /** Its mistake fixtures, mistakes/<id>.json, by id. */
+  mistakes: Mistake[];
 }
 
-/** Every file under `dir` (none when it is missing), as sorted posix paths relative to it; node_modules left out. */
+/**
+ * Every file under `dir` (none when it is missing), as sorted posix paths relative to it;
+ * node_modules left out. Links are followed to files only: a dangling link (an editor's lock file)
+ * or a link to a folder (which may loop) is skipped.
+ */
 export function listFiles(dir: string, base = dir): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir)
+  return readdirSync(dir, { withFileTypes: true })
     .flatMap((entry) => {
-      const full = join(dir, entry);
-      if (entry === 'node_modules') return [];
-      return statSync(full).isDirectory() ? listFiles(full, base) : [relative(base, full).split(sep).join('/')];
+      const full = join(dir, entry.name);
+      if (entry.name === 'node_modules') return [];
+      if (entry.isDirectory()) return listFiles(full, base);
+      if (entry.isSymbolicLink()) {
+        try {
+          if (!statSync(full).isFile()) return [];
+        } catch {
+          return [];
+        }
+      } else if (!entry.isFile()) return [];
+      return [relative(base, full).split(sep).join('/')];
     })
     .sort();
+}
+
+/** Every file of a folder by path, e.g. { "balancer.ts": "…" }. */
+export function readTree(dir: string): Record<string, string> {
+  return Object.fromEntries(listFiles(dir).map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
+}
+
+/** Reads a lab's mistake fixtures from a folder of <id>.json files, checking each against the lab. */
+export function readMistakes(dir: string, lab: Lab, shownAs: string): Mistake[] {
+  if (!existsSync(dir)) return [];
+  return listFiles(dir)
+    .filter((f) => f.endsWith('.json') && !f.includes('/'))
+    .map((f) => {
+      const shown = `${shownAs}/${f}`;
+      let data: unknown;
+      try {
+        data = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+      } catch (err) {
+        throw new Error(`${shown} is not valid JSON: ${(err as Error).message}`);
+      }
+      const mistake = parseMistake(data, f.replace(/\.json$/, ''), shown);
+      if (!lab.steps.some((s) => s.id === mistake.step)) throw new Error(`${shown}: no step has the id "${mistake.step}" (steps: ${lab.steps.map((s) => s.id).join(', ')})`);
+      return mistake;
+    });
 }
 
 /** Loads and checks one lab: the schema, then that every file it names exists where it should. */
@@ -39,14 +78,11 @@ export function loadLab(dir: string): LabFolder {
   for (const f of lab.editable) if (!starter.includes(f)) problems.push(`editable file ${f} is not in starter/`);
   for (const f of listFiles(join(dir, 'solution'))) if (!lab.editable.includes(f)) problems.push(`solution/${f} is not an editable file`);
   for (const step of lab.steps) if (!existsSync(join(dir, step.test))) problems.push(`step ${step.id}: ${step.test} does not exist`);
-  for (const m of lab.mistakes) {
-    const files = listFiles(join(dir, 'mistakes', m.id));
-    if (files.length === 0) problems.push(`mistake ${m.id}: mistakes/${m.id}/ has no files`);
-    for (const f of files) if (!lab.editable.includes(f)) problems.push(`mistakes/${m.id}/${f} is not an editable file`);
-  }
   if (!starter.includes(lab.cluster.file)) problems.push(`cluster.file ${lab.cluster.file} is not in starter/`);
+  const extra = listFiles(join(dir, 'mistakes')).filter((f) => !/^[^/]+\.json$/.test(f));
+  for (const f of extra) problems.push(`mistakes/${f}: a mistake is one <id>.json file of edits to the solution`);
   if (problems.length > 0) throw new Error(`${relative(ROOT, file)} does not match its folder:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  return { name, dir, lab };
+  return { name, dir, lab, mistakes: readMistakes(join(dir, 'mistakes'), lab, relative(ROOT, join(dir, 'mistakes'))) };
 }
 
 /** Every lab folder (named like 01-clones), in order. */
@@ -65,20 +101,45 @@ export function findLab(topic: string): LabFolder {
   return loadLab(join(LABS_DIR, match));
 }
 
-/** The files of one variant of a lab: starter, then the overlays in order (solution, a mistake, a reader's copy). */
-export function composeFiles(lab: LabFolder, overlays: string[], into: string): string {
-  rmSync(into, { recursive: true, force: true });
-  mkdirSync(into, { recursive: true });
-  cpSync(join(lab.dir, 'starter'), into, { recursive: true });
-  for (const overlay of overlays) {
-    for (const f of listFiles(overlay)) {
-      if (lab.lab.editable.includes(f)) cpSync(join(overlay, f), join(into, f));
-    }
-  }
-  return into;
+/** Every file of the lab as the starter has it. */
+export function starterFiles(lab: LabFolder): Record<string, string> {
+  return readTree(join(lab.dir, 'starter'));
 }
 
-/** Reads the editable files of a folder into a name → text map. */
-export function readEditable(lab: LabFolder, dir: string): Record<string, string> {
-  return Object.fromEntries(lab.lab.editable.filter((f) => existsSync(join(dir, f))).map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
+/** Every file of the lab with the solution's files over the starter's. */
+export function solutionFiles(lab: LabFolder): Record<string, string> {
+  return { ...starterFiles(lab), ...readTree(join(lab.dir, 'solution')) };
+}
+
+/** Every file of the lab with a mistake's edits applied to the solution; throws when an edit does not apply. */
+export function mistakeFiles(lab: LabFolder, mistake: Mistake, shownAs = `${lab.name}/mistakes/${mistake.id}.json`): Record<string, string> {
+  return applyEdits(solutionFiles(lab), mistake.edits, lab.lab.editable, shownAs);
+}
+
+/**
+ * The lab's files with the editable ones read from `dir` (a reader's copy, --files DIR), the
+ * starter's where `dir` lacks one. A file there that is a dangling link or a link loop is an error
+ * with a plain message, not a crash.
+ */
+export function filesFrom(lab: LabFolder, dir: string): Record<string, string> {
+  const files = starterFiles(lab);
+  for (const f of lab.lab.editable) {
+    const path = join(dir, f);
+    let isLink = false;
+    try {
+      isLink = lstatSync(path).isSymbolicLink();
+    } catch {
+      continue;
+    }
+    try {
+      if (!statSync(path).isFile()) throw new Error(`${path} is not a file.`);
+      files[f] = readFileSync(path, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (isLink && code === 'ENOENT') throw new Error(`${relative(process.cwd(), path)} is a link to a file that does not exist.`);
+      if (code === 'ELOOP') throw new Error(`${relative(process.cwd(), path)} is a link that loops back on itself.`);
+      throw new Error(`${relative(process.cwd(), path)} could not be read: ${(err as Error).message}`);
+    }
+  }
+  return files;
 }

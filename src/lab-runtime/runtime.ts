@@ -4,16 +4,12 @@
  * Every call that does work takes an AbortSignal; starting a run cancels nothing by itself, the
  * caller aborts the previous one.
  */
-import type { LabBundle } from './bundle.ts';
-import type { LabResult } from './results.ts';
+import type { LabBundle } from '../../labs/harness/bundle.ts';
+import type { LabResult, OutputLine } from '../../labs/harness/results.ts';
 
 export type RuntimeKind = 'worker' | 'webcontainer';
 
-/** A line the reader's code or the cluster printed while running. */
-export interface OutputLine {
-  stream: 'log' | 'error';
-  text: string;
-}
+export type { OutputLine } from '../../labs/harness/results.ts';
 
 export interface RunTestsOptions {
   /** Only these step ids (default: every step). */

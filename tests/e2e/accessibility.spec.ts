@@ -41,6 +41,23 @@ for (const path of ['', 'progress/', 'team/', 'teams/hosting/']) {
   });
 }
 
+// The page as built, before any script has run: a code block that scrolls must already be reachable
+// by keyboard (Expressive Code's own script makes it so only after a timer and an idle callback).
+test.describe('without JavaScript', () => {
+  test.use({ javaScriptEnabled: false });
+  for (const path of ['teams/hosting/', 'chapters/01-clones/', 'chapters/04-asynchronism/']) {
+    test(`/${path}: every code block that scrolls takes keyboard focus`, async ({ page }) => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto(path);
+      const blocks = await page.locator('.expressive-code pre').evaluateAll((pres) =>
+        pres.map((pre) => ({ scrolls: pre.scrollWidth > pre.clientWidth, focusable: pre.tabIndex >= 0 })),
+      );
+      expect(blocks.filter((b) => b.scrolls).length, 'at a phone width some code blocks should scroll').toBeGreaterThan(0);
+      expect(blocks.filter((b) => b.scrolls && !b.focusable)).toEqual([]);
+    });
+  }
+});
+
 test('keyboard only: open a lab, edit, run, and read the results', async ({ page }) => {
   await page.goto('chapters/01-clones/?runtime=worker');
   const lab = page.locator('[data-testid="lab"][data-lab="01-clones"]');

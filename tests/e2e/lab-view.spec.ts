@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import type { LabResult } from '../../src/lab-runtime/results.ts';
+import type { LabResult } from '../../labs/harness/results.ts';
 
 /** The lab page driven through a fake runtime (src/test-pages/lab-view.astro): page logic only. */
 const PAGE = 'e2e/lab-view/';

@@ -1,57 +1,38 @@
 /**
- * The browser Worker runtime gives the verdicts Vitest gives in Node. For every lab and every
- * variant (solution, starter, each classic mistake), the graded tests run through the real
- * WorkerRuntime in Chromium (on the test page src/test-pages/worker-runtime.astro) and through
- * `runLabInNode` in this process; per step, passed flags, test names, messages and load errors
- * must be equal. Also: runaway code is stopped in time and the runtime recovers, and timings.
+ * The browser Worker gives the verdicts the runner gives in Node. For every lab and every variant
+ * (solution, starter, each mistake fixture), the graded tests run through the real WorkerRuntime
+ * in Chromium (on the test page src/test-pages/worker-runtime.astro) and through the same
+ * runGraded in this process; per step, passed flags, test names, messages and load errors must be
+ * equal. Also: runaway code is stopped in time and the runtime recovers, and timings.
  *
  * Needs the lab assets in the built site: node scripts/build-lab-assets.ts && astro build.
  */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { allLabs, composeFiles, findLab, WORK_DIR, type LabFolder } from '../../scripts/lab-runner/catalog.ts';
-import { runLabInNode } from '../../scripts/lab-runner/run-node.ts';
-import type { LabResult, StepResult } from '../../src/lab-runtime/results.ts';
+import { allLabs, findLab, mistakeFiles, solutionFiles, starterFiles, type LabFolder } from '../../scripts/lab-runner/catalog.ts';
+import { runLabInProcess } from '../../scripts/lab-runner/run-node.ts';
+import type { LabResult } from '../../labs/harness/results.ts';
 
-// ---- variants on disk ---------------------------------------------------------------------------
+// ---- variants -----------------------------------------------------------------------------------
 
 interface Variant {
   name: string;
-  /** Folders laid over the starter, in order. */
-  overlays: string[];
+  files: () => Record<string, string>;
 }
 
 function variantsOf(lab: LabFolder): Variant[] {
   return [
-    { name: 'solution', overlays: [join(lab.dir, 'solution')] },
-    { name: 'starter', overlays: [] },
-    ...lab.lab.mistakes.map((m) => ({ name: `mistake-${m.id}`, overlays: [join(lab.dir, 'solution'), join(lab.dir, 'mistakes', m.id)] })),
+    { name: 'solution', files: () => solutionFiles(lab) },
+    { name: 'starter', files: () => starterFiles(lab) },
+    ...lab.mistakes.map((m) => ({ name: `mistake-${m.id}`, files: () => mistakeFiles(lab, m) })),
   ];
 }
 
-/** Every file of a folder, by posix path. */
-function readFiles(dir: string, base = dir): Record<string, string> {
-  if (!existsSync(dir)) return {};
-  return Object.fromEntries(
-    readdirSync(dir).flatMap((entry) => {
-      const full = join(dir, entry);
-      return statSync(full).isDirectory() ? Object.entries(readFiles(full, base)) : [[relative(base, full).split(sep).join('/'), readFileSync(full, 'utf8')]];
-    }),
-  );
-}
-
-/** Lays a variant out for Node under .lab-work/, optionally edits one file, and returns the folder and its files. */
-function layOut(lab: LabFolder, name: string, overlays: string[], edit?: { file: string; change: (text: string) => string }): { dir: string; files: Record<string, string> } {
-  const dir = composeFiles(lab, overlays, join(WORK_DIR, 'worker-e2e', lab.name, name));
-  if (edit) {
-    const path = join(dir, edit.file);
-    const before = readFileSync(path, 'utf8');
-    const after = edit.change(before);
-    if (after === before) throw new Error(`the edit of ${edit.file} for ${name} changed nothing`);
-    writeFileSync(path, after);
-  }
-  return { dir, files: readFiles(dir) };
+/** The solution with one file changed; the change must change something. */
+function edited(lab: LabFolder, name: string, edit: { file: string; change: (text: string) => string }): Record<string, string> {
+  const files = solutionFiles(lab);
+  const after = edit.change(files[edit.file]!);
+  if (after === files[edit.file]) throw new Error(`the edit of ${edit.file} for ${name} changed nothing`);
+  return { ...files, [edit.file]: after };
 }
 
 // ---- the page -----------------------------------------------------------------------------------
@@ -86,20 +67,9 @@ function passed(reply: RunReply): LabResult {
 
 // ---- comparing ----------------------------------------------------------------------------------
 
-/**
- * The part of a load error the reader acts on. Vite wraps a syntax error as "Transform failed … ╭─[
- * <path>/balancer.ts:11:16 ]"; the Worker says "balancer.ts:11:16: Unexpected token": both become
- * "balancer.ts:11:16: Unexpected token". Other errors are compared whole.
- */
-function readerFacing(error: string | undefined): string | undefined {
-  if (error === undefined) return undefined;
-  const vite = /^Transform failed[\s\S]*?\] ([^\n]+)\n[\s\S]*?╭─\[ (?:[^\]\n]*\/)?([^\]\n/]+:\d+:\d+) \]/.exec(error);
-  if (vite) return `${vite[2]}: ${vite[1]}`;
-  return error.split('\n')[0];
-}
-
-function comparable(result: LabResult): (Omit<StepResult, 'error'> & { error?: string })[] {
-  return result.steps.map((s) => ({ id: s.id, passed: s.passed, tests: s.tests, ...(s.error === undefined ? {} : { error: readerFacing(s.error) }) }));
+/** Per step: id, verdict, every test's name, verdict and message, and a load error whole. */
+function comparable(result: LabResult): LabResult['steps'] {
+  return result.steps.map((s) => ({ id: s.id, passed: s.passed, tests: s.tests, ...(s.error === undefined ? {} : { error: s.error }) }));
 }
 
 function summary(result: LabResult): string {
@@ -115,9 +85,9 @@ for (const lab of allLabs()) {
     for (const variant of variantsOf(lab)) {
       test(variant.name, async ({ page }) => {
         test.setTimeout(timeout);
-        const { dir, files } = layOut(lab, variant.name, variant.overlays);
+        const files = variant.files();
         // Node runs beside the browser: the two are independent.
-        const inNode = runLabInNode(lab, dir, { timeoutMs: 60_000 });
+        const inNode = runLabInProcess(lab, files);
         await openRuntimePage(page);
         const inWorker = passed(await runInPage(page, lab.name, files));
         const node = await inNode;
@@ -132,37 +102,50 @@ for (const lab of allLabs()) {
 
 test.describe('load errors read the same', () => {
   const clones = findLab('clones');
-  const cases: { name: string; file: string; change: (text: string) => string }[] = [
-    { name: 'wall-clock', file: 'balancer.ts', change: (t) => t.replace('let cursor = 0;', 'let cursor = 0;\n  const startedAt = Date.now();') },
-    { name: 'syntax-error', file: 'balancer.ts', change: (t) => t.replace('let cursor = 0;', 'let cursor = ;') },
-    { name: 'throw-on-load', file: 'app.ts', change: (t) => `throw new TypeError('app.ts refuses to load');\n${t}` },
+  /** `expected`: the start of the step's error, the same on both hosts. */
+  const cases: { name: string; file: string; change: (text: string) => string; expected: RegExp }[] = [
+    { name: 'wall-clock', file: 'balancer.ts', change: (t) => t.replace('let cursor = 0;', 'let cursor = 0;\n  const startedAt = Date.now();'), expected: /^balancer\.ts:\d+ uses Date\.now\(\)/ },
+    { name: 'syntax-error', file: 'balancer.ts', change: (t) => t.replace('let cursor = 0;', 'let cursor = ;'), expected: /^balancer\.ts:\d+:\d+: / },
+    { name: 'throw-on-load', file: 'app.ts', change: (t) => `throw new TypeError('refuses to load');\n${t}`, expected: /^app\.ts:1 threw an error while loading, before any test could run: TypeError: refuses to load$/ },
+    // Node's own modules are outside the allow-list on every host, the CLI included.
+    { name: 'node-builtin', file: 'balancer.ts', change: (t) => `import { readFileSync } from 'node:fs';\n${t}\nexport const read = readFileSync;`, expected: /^balancer\.ts imports "node:fs", which is not available here/ },
   ];
   for (const c of cases) {
     test(c.name, async ({ page }) => {
       test.setTimeout(timeout);
-      const { dir, files } = layOut(clones, c.name, [join(clones.dir, 'solution')], c);
-      const inNode = runLabInNode(clones, dir, { steps: ['round-robin'], timeoutMs: 60_000 });
+      const files = edited(clones, c.name, c);
+      const inNode = runLabInProcess(clones, files, { steps: ['round-robin'] });
       await openRuntimePage(page);
       const inWorker = passed(await runInPage(page, clones.name, files, { steps: ['round-robin'] }));
       const node = await inNode;
       expect(inWorker.steps[0]!.error, 'a load error, with no tests').toBeTruthy();
       expect(inWorker.steps[0]!.tests).toEqual([]);
       expect(comparable(inWorker)).toEqual(comparable(node));
-      if (c.name === 'wall-clock') expect(inWorker.steps[0]!.error).toMatch(/^balancer\.ts:\d+ uses Date\.now\(\)/);
-      if (c.name === 'syntax-error') expect(inWorker.steps[0]!.error).toMatch(/^balancer\.ts:\d+:\d+: /);
+      expect(inWorker.steps[0]!.error).toMatch(c.expected);
     });
   }
+
+  test('a wrong export name is named in every test of the step', async ({ page }) => {
+    test.setTimeout(timeout);
+    const files = edited(clones, 'wrong-export', { file: 'balancer.ts', change: (t) => t.replace('export function createBalancer', 'export function makeBalancer') });
+    const inNode = runLabInProcess(clones, files, { steps: ['round-robin'] });
+    await openRuntimePage(page);
+    const inWorker = passed(await runInPage(page, clones.name, files, { steps: ['round-robin'] }));
+    expect(comparable(inWorker)).toEqual(comparable(await inNode));
+    expect(inWorker.steps[0]!.tests.length).toBeGreaterThan(0);
+    for (const t of inWorker.steps[0]!.tests) expect(t.message).toContain('balancer.ts does not export createBalancer');
+  });
 });
 
 // ---- runaway code, cancelling, output -----------------------------------------------------------
 
 test.describe('the Worker runtime stops runaway code', () => {
   const clones = findLab('clones');
-  const solution = () => layOut(clones, 'solution', [join(clones.dir, 'solution')]).files;
+  const solution = () => solutionFiles(clones);
 
   test('while (true) {} in balancer.ts is stopped within 5 s, and the next run gives results', async ({ page }) => {
     test.setTimeout(timeout);
-    const { files } = layOut(clones, 'endless-loop', [join(clones.dir, 'solution')], {
+    const files = edited(clones, 'endless-loop', {
       file: 'balancer.ts',
       change: (t) => t.replace('return async (req) => {', 'return async (req) => {\n    while (true) {}'),
     });
@@ -182,7 +165,7 @@ test.describe('the Worker runtime stops runaway code', () => {
 
   test('an endless loop while the files load is stopped too', async ({ page }) => {
     test.setTimeout(timeout);
-    const { files } = layOut(clones, 'endless-loop-on-load', [join(clones.dir, 'solution')], { file: 'app.ts', change: (t) => `for (;;) {}\n${t}` });
+    const files = edited(clones, 'endless-loop-on-load', { file: 'app.ts', change: (t) => `for (;;) {}\n${t}` });
     await openRuntimePage(page);
     const stopped = await runInPage(page, clones.name, files);
     expect(stopped.ok ? 'finished' : stopped.error.reason).toBe('timeout');
@@ -192,7 +175,7 @@ test.describe('the Worker runtime stops runaway code', () => {
 
   test('an AbortSignal cancels a run, and the runtime keeps working', async ({ page }) => {
     test.setTimeout(timeout);
-    const { files } = layOut(clones, 'endless-loop', [join(clones.dir, 'solution')], {
+    const files = edited(clones, 'endless-loop', {
       file: 'balancer.ts',
       change: (t) => t.replace('return async (req) => {', 'return async (req) => {\n    while (true) {}'),
     });
@@ -205,7 +188,7 @@ test.describe('the Worker runtime stops runaway code', () => {
 
   test("the reader's console output (with stacks naming the reader's file and line) and each step's result arrive as the run goes", async ({ page }) => {
     test.setTimeout(timeout);
-    const { files } = layOut(clones, 'console', [join(clones.dir, 'solution')], {
+    const files = edited(clones, 'console', {
       file: 'app.ts',
       change: (t) =>
         t.replace(
@@ -218,8 +201,11 @@ test.describe('the Worker runtime stops runaway code', () => {
     const reply = await runInPage(page, clones.name, files, { steps: ['stateless'] });
     expect(reply.ok).toBe(true);
     expect(reply.output).toContainEqual({ stream: 'log', text: 'login on app-1' });
-    const stack = reply.output.find((l) => l.stream === 'error' && l.text.includes('where am I'))?.text ?? '';
-    expect(stack).toContain(`app.ts:${line}:`);
+    // One line per line of the stack, as a console shows it.
+    const errors = reply.output.filter((l) => l.stream === 'error').map((l) => l.text);
+    const at = errors.indexOf('Error: where am I');
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(errors[at + 1]).toContain(`app.ts:${line}:`);
     expect(reply.streamed).toEqual(['stateless']);
   });
 });
@@ -230,7 +216,7 @@ test('timings: Run → all results, cold and warm', async ({ page }) => {
   test.setTimeout(timeout);
   const lines: string[] = [];
   for (const lab of allLabs()) {
-    const { files } = layOut(lab, 'solution', [join(lab.dir, 'solution')]);
+    const files = solutionFiles(lab);
     await openRuntimePage(page);
     // Cold: a fresh page, its Worker started in advance but kit.js, bundle and (SQLite) not yet loaded.
     const cold = await runInPage(page, lab.name, files);

@@ -150,7 +150,7 @@ test('read, every lab step and a passed quiz make a chapter done; the Progress p
   await expect(mark(page, '00-one-server')).toHaveAttribute('data-state', 'not-started');
   await page.getByTestId('mark-read').click();
   await expect(mark(page, '00-one-server')).toHaveAttribute('data-state', 'in-progress');
-  await answerQuiz(page, '00-one-server', [0]); // 8 of 9: at least 80 %
+  const { total } = await answerQuiz(page, '00-one-server', [0]); // one wrong answer still scores at least 80 %
   await expect(mark(page, '00-one-server')).toHaveAttribute('data-state', 'done');
   await expect(mark(page, '00-one-server').locator('.sr-only')).toHaveText(', done');
   // A lab chapter needs its steps too.
@@ -167,7 +167,7 @@ test('read, every lab step and a passed quiz make a chapter done; the Progress p
   const row = page.locator('tr[data-chapter="00-one-server"]');
   await expect(row.locator('[data-col="read"]')).toContainText('Yes');
   await expect(row.locator('[data-col="lab"]')).toHaveText('No lab');
-  await expect(row.locator('[data-col="quiz"]')).toContainText('8 of 9');
+  await expect(row.locator('[data-col="quiz"]')).toContainText(`${total - 1} of ${total}`);
   await expect(row.locator('[data-col="state"]')).toHaveText('Done');
   await expect(page.locator('[data-summary]')).toContainText('2 of 7 chapters done');
 });

@@ -22,6 +22,14 @@ export function createApp(ctx: NodeContext): Handler {
       return Response.json({ user, server: ctx.name }, { headers: { 'set-cookie': `sid=${sid}; HttpOnly; Path=/` } });
     }
 
+    if (req.method === 'POST' && url.pathname === '/orders') {
+      // Placing an order is not idempotent: every POST that runs places one more.
+      const { item } = (await req.json().catch(() => ({}))) as { item?: string };
+      if (!item) return Response.json({ error: 'item is required' }, { status: 400 });
+      await ctx.sleep(10);
+      return Response.json({ placed: item, server: ctx.name }, { status: 201 });
+    }
+
     if (url.pathname === '/me') {
       const sid = getCookie(req, 'sid');
       const session = sid ? sessions.get(sid) : undefined;

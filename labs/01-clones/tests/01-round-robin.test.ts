@@ -1,15 +1,30 @@
 import { expect, test } from 'vitest';
 import { APP_SERVERS, clonesCluster, countServed, sendSequential } from './helpers.ts';
 
+/** What is wrong with a split of 300 requests, in the reader's terms; empty when each server got 100. */
+function splitProblem(counts: Map<string, number>): string {
+  const split = APP_SERVERS.map((s) => `${s} ${counts.get(s) ?? 0}`).join(', ');
+  const idle = APP_SERVERS.filter((s) => (counts.get(s) ?? 0) === 0);
+  if (APP_SERVERS.every((s) => counts.get(s) === 100)) return '';
+  if (idle.length === APP_SERVERS.length - 1) {
+    const only = APP_SERVERS.find((s) => !idle.includes(s))!;
+    return `every request went to ${only} (${split}): the balancer must move on to the next server for every request; round robin gives each of the three servers 100, in turn`;
+  }
+  if (idle.length > 0) {
+    return `${idle.join(' and ')} received 0 of 300 requests (${split}): the rotation never reaches every server; wrap the index around with % servers.length`;
+  }
+  return `the 300 requests were split ${split}: a random pick evens out only on average; take turns, so each server gets exactly 100`;
+}
+
 test('300 requests through the balancer give each app server 100', async () => {
   const cluster = clonesCluster();
   const served = countServed(cluster);
   const statuses = await sendSequential(cluster, 300);
   const failed = statuses.filter((s) => s !== 200).length;
   expect(failed, `${failed} of 300 requests did not get a 200 answer`).toBe(0);
-  for (const server of APP_SERVERS) {
-    expect(served.of(server), `${server} received ${served.of(server)} of 300 requests; round robin gives each of the three servers 100, in turn`).toBe(100);
-  }
+  const counts = new Map(APP_SERVERS.map((s) => [s, served.of(s)]));
+  const problem = splitProblem(counts);
+  for (const server of APP_SERVERS) expect(served.of(server), problem).toBe(100);
 });
 
 test('the rotation is strict: consecutive requests go to different servers', async () => {

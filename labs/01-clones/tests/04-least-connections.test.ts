@@ -20,3 +20,19 @@ test('ties rotate: with all servers idle, requests still go round robin', async 
     expect(served.of(server), `${server} received ${served.of(server)} of 30 sequential requests; when every server has 0 in flight, break the tie in turn`).toBe(10);
   }
 });
+
+test('after failed requests, the counts in flight are right again: a restarted server gets its share, no more', async () => {
+  const cluster = clonesCluster();
+  cluster.kill('app-2');
+  await sendSequential(cluster, 10);
+  cluster.revive('app-2');
+  await cluster.sleep(3000);
+  const served = countServed(cluster);
+  await sendSequential(cluster, 30);
+  const got = served.of('app-2');
+  const why =
+    got < 10
+      ? `app-2 restarted and passes its checks, but received only ${got} of 30 sequential requests to idle servers: its count of requests in flight never came down after the attempts that failed on it; subtract one in a finally block, so a failure releases it too`
+      : `app-2 restarted and received ${got} of 30 sequential requests to idle servers, more than its turn: its count of requests in flight went below zero after the attempts that failed on it; subtract exactly once per attempt, in finally`;
+  for (const server of APP_SERVERS) expect(served.of(server), why).toBe(10);
+});

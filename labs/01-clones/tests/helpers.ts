@@ -37,3 +37,92 @@ export async function sendSequential(cluster: Cluster, n: number): Promise<numbe
   }
   return statuses;
 }
+
+/** Like sendSequential, with how long each request took in ms of cluster time. */
+export async function sendTimed(cluster: Cluster, n: number): Promise<{ status: number; ms: number }[]> {
+  const answers: { status: number; ms: number }[] = [];
+  for (let i = 0; i < n; i++) {
+    const start = cluster.clock.now();
+    let status = 0;
+    try {
+      status = (await cluster.fetch('http://lb/')).status;
+    } catch {
+      status = 0;
+    }
+    answers.push({ status, ms: cluster.clock.now() - start });
+  }
+  return answers;
+}
+
+/** Counts the POST /orders each app server received from the balancer, and how many it placed (201). */
+export function countOrders(cluster: Cluster): { received(): number; placed(): number; receivedBy(server: string): number } {
+  const received = new Map<string, number>();
+  let placed = 0;
+  cluster.metrics.on((event) => {
+    if (event.type === 'request' && event.from === 'lb' && event.method === 'POST' && event.path === '/orders') {
+      received.set(event.node, (received.get(event.node) ?? 0) + 1);
+      if (event.status === 201) placed++;
+    }
+  });
+  const total = () => [...received.values()].reduce((a, b) => a + b, 0);
+  return { received: total, placed: () => placed, receivedBy: (server) => received.get(server) ?? 0 };
+}
+
+/** Sends `n` POST /orders through the balancer, one after another; returns the statuses (0 = no answer). */
+export async function placeOrders(cluster: Cluster, n: number): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < n; i++) {
+    try {
+      const res = await cluster.fetch('http://lb/orders', { method: 'POST', body: JSON.stringify({ item: `order-${i + 1}` }) });
+      statuses.push(res.status);
+    } catch {
+      statuses.push(0);
+    }
+  }
+  return statuses;
+}
+
+/** Counts the health checks the balancer sends to `server` from now on, and how many it answered 200. */
+export function countChecks(cluster: Cluster, server: string): { all(): number; passed(): number; reset(): void } {
+  let all = 0;
+  let passed = 0;
+  cluster.metrics.on((event) => {
+    if (event.type === 'request' && event.from === 'lb' && event.node === server && event.path === '/health') {
+      all++;
+      if (event.status === 200) passed++;
+    }
+  });
+  return { all: () => all, passed: () => passed, reset: () => (all = passed = 0) };
+}
+
+/**
+ * Makes `server` answer 500 until it has failed exactly one health check, then heals it: a blip that
+ * one check sees, whenever the balancer's checks run. False if no check came within 3 s.
+ */
+export async function failOneCheck(cluster: Cluster, server: string): Promise<boolean> {
+  let seen = false;
+  const off = cluster.metrics.on((event) => {
+    if (!seen && event.type === 'request' && event.from === 'lb' && event.node === server && event.path === '/health' && event.status >= 500) {
+      seen = true;
+      cluster.recover(server);
+    }
+  });
+  cluster.fail(server, 500);
+  for (let waited = 0; !seen && waited < 3000; waited += 50) await cluster.sleep(50);
+  if (!seen) cluster.recover(server);
+  off();
+  return seen;
+}
+
+/** From now on `server` fails every other health check: it answers 500 until a check sees it, then 200 until the next check. */
+export function flapOnEveryCheck(cluster: Cluster, server: string): void {
+  cluster.fail(server, 500);
+  let failing = true;
+  cluster.metrics.on((event) => {
+    if (event.type === 'request' && event.from === 'lb' && event.node === server && event.path === '/health') {
+      if (failing) cluster.recover(server);
+      else cluster.fail(server, 500);
+      failing = !failing;
+    }
+  });
+}

@@ -35,3 +35,14 @@ test('every product has its own cached page, and each one is right', async () =>
   expect(queries, `the 10 warm pages still cost ${queries} queries: cache each assembled page in ctx.kv`).toBe(0);
   expect(kvReads, `the 10 warm pages cost ${kvReads} key-value reads: cache the assembled page as one object, so that each warm page is a single read`).toBe(10);
 });
+
+test('a product and its page are cached under keys of their own', async () => {
+  const cluster = await cachingCluster();
+  const expected = pageInDb(cluster, 6);
+  // The product first, then its page, then both again warm: each endpoint must keep its own shape.
+  await get(cluster, '/products/6');
+  const page = await get<ProductPage>(cluster, '/products/6/page');
+  expect(page.body, `after GET /products/6, GET /products/6/page answered ${show(page)}, the product itself instead of its page: do the product and its page share a cache key? Give each its own, e.g. product:6 and page:6`).toEqual(expected);
+  const product = await get<ProductPage>(cluster, '/products/6');
+  expect(product.body, `after GET /products/6/page, GET /products/6 answered ${show(product)}, the page instead of the product: do the product and its page share a cache key? Give each its own, e.g. product:6 and page:6`).toEqual(expected.product);
+});

@@ -15,6 +15,7 @@ test('after PUT /products/4, both endpoints show the new price, and reads are ca
   const product = await get<Product>(cluster, '/products/4');
   expect(product.body?.priceCents, `GET /products/4 returned the old price after PUT: delete the cached keys when the product changes (it answered ${show(product)}; the new price is ${price})`).toBe(price);
   const page = await get<ProductPage>(cluster, '/products/4/page');
+  expect(page.body?.product, `GET /products/4/page answered ${show(page)} after PUT, not a page: a page holds { product, reviews, stock }`).toBeDefined();
   expect(page.body?.product?.priceCents, `GET /products/4/page returned the old price after PUT: delete the cached keys when the product changes, the page's as well as the product's (it answered ${show(page)}; the new price is ${price})`).toBe(price);
 
   cluster.metrics.reset();
@@ -45,4 +46,21 @@ test('renaming one product leaves the others cached', async () => {
       ? `reading product 5 and its page cost ${queries} queries: step 3 builds on the cache of step 1`
       : `after a change to product 4, reading product 5 and its page cost ${queries} queries: delete only the keys of the product that changed (e.g. product:4 and page:4), not the whole cache`,
   ).toBe(0);
+});
+
+test('reads that arrive while a PUT runs do not put the old price back in the cache', async () => {
+  const cluster = await cachingCluster();
+  await get(cluster, '/products/2');
+  const price = productInDb(cluster, 2).priceCents + 100;
+  // The PUT and a stream of reads at the same moment: some reads run while the update is under way.
+  await cluster.run(async () => {
+    const reads = Array.from({ length: 20 }, async (_, i) => {
+      await cluster.sleep(i);
+      return get(cluster, '/products/2');
+    });
+    await Promise.all([put(cluster, 2, { priceCents: price }), ...reads]);
+  });
+  await cluster.sleep(10);
+  const after = await get<Product>(cluster, '/products/2');
+  expect(after.body?.priceCents, `after a PUT and reads at the same moment had all finished, GET /products/2 answered ${show(after)}, the old price, and it will until the TTL runs out: a read ran between your delete and the UPDATE and cached the old row again; write the database first, then delete (the new price is ${price})`).toBe(price);
 });

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { PRODUCT_IDS, cachingCluster, get, productInDb, setPriceInDb, show, type Product, type ProductPage } from './helpers.ts';
+import { PRODUCT_IDS, cachingCluster, get, productInDb, put, setPriceInDb, show, type Product, type ProductPage } from './helpers.ts';
 
 /** The promise of this step: a change made behind the service's back shows within 60 s. */
 const TTL_MS = 60_000;
@@ -39,4 +39,30 @@ test('every cached value expires within 60 s', async () => {
   const tooLong = keys.filter((key) => store.ttl(key) > TTL_MS / 1000);
   const first = tooLong[0] ?? '';
   expect(tooLong.length, `${tooLong.length} keys expire after more than 60 s (${first} in ${store.ttl(first)} s); a stale value may be served for 60 s at most, so expire cached values within 60 s`).toBe(0);
+});
+
+test('a value that is read all the time still expires within 60 s', async () => {
+  const cluster = await cachingCluster();
+  await get(cluster, '/products/9');
+  const price = productInDb(cluster, 9).priceCents + 300;
+  setPriceInDb(cluster, 9, price);
+  // A popular product: read every 5 s, so a read that pushes the expiry back keeps the old price forever.
+  let answer = await get<Product>(cluster, '/products/9');
+  for (let waited = 0; waited <= TTL_MS; waited += 5000) {
+    await cluster.sleep(5000);
+    answer = await get<Product>(cluster, '/products/9');
+  }
+  expect(answer.body?.priceCents, `GET /products/9, read every 5 s, still answered ${show(answer)} 65 s after the price changed in the database: each read pushed the expiry back, so a popular value never expires; set the expiry when the value is written, and do not extend it on a hit (the new price is ${price})`).toBe(price);
+});
+
+test('values written on the update path expire too', async () => {
+  const cluster = await cachingCluster();
+  await get(cluster, '/products/3');
+  await get(cluster, '/products/3/page');
+  await put(cluster, 3, { priceCents: 3600 });
+  await get(cluster, '/products/3');
+  await get(cluster, '/products/3/page');
+  const store = cluster.store('kv');
+  const forever = store.keys('*').filter((key) => store.ttl(key) === -1);
+  expect(forever.length, `after PUT /products/3, ${forever.length} keys never expire (${forever.join(', ')}): a value written when a product changes (write-through) goes stale like any other once the database changes behind the service's back; give it the same expiry, e.g. { ex: 60 }`).toBe(0);
 });

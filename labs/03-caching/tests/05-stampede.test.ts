@@ -37,3 +37,13 @@ test('concurrent requests for different products each get their own product', as
   const { queries } = cluster.metrics.node('db');
   expect(queries, `100 concurrent requests for 10 products cost ${queries} queries; one load per key makes 10: let concurrent misses on one key share one load (single-flight)`).toBe(10);
 });
+
+test('concurrent requests for a product and for its page each get their own answer', async () => {
+  const cluster = await cachingCluster();
+  const paths = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? '/products/7' : '/products/7/page'));
+  const answers = await getAll<unknown>(cluster, paths);
+  answers.forEach((answer, i) => {
+    const want = paths[i] === '/products/7' ? productInDb(cluster, 7) : pageInDb(cluster, 7);
+    expect(answer.body, `concurrent GET ${paths[i]} answered ${show(answer)}: a product and its page are two loads under two keys, even with the same id; key your loads in progress by cache key, not by product id`).toEqual(want);
+  });
+});

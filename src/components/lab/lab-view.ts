@@ -3,8 +3,8 @@
  * Reveal solution. It talks to the code runner only through the LabRuntime interface, and to the
  * editor only through LabEditor, so tests can hand it fakes.
  */
-import type { LabBundle } from '../../lab-runtime/bundle.ts';
-import type { StepResult } from '../../lab-runtime/results.ts';
+import type { LabBundle } from '../../../labs/harness/bundle.ts';
+import type { StepResult } from '../../../labs/harness/results.ts';
 import { RuntimeError, type LabRuntime, type OutputLine } from '../../lab-runtime/runtime.ts';
 import { STORAGE_FULL_ADVICE, type LabEditsStore, type SavedLab } from '../../storage/lab-edits.ts';
 import { DEFAULT_LAB_LAYOUT, LAB_LAYOUT_LIMITS, type LabLayoutStore } from '../../storage/lab-layout.ts';

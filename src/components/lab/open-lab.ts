@@ -3,7 +3,7 @@
  * asked for, or in the background under `auto`), and hands both to LabView. Nothing here runs until
  * the reader asks.
  */
-import { fetchLabBundle, LAB_ASSETS_DIR } from '../../lab-runtime/bundle.ts';
+import { fetchLabBundle, LAB_ASSETS_DIR } from '../../../labs/harness/bundle.ts';
 import { runtimeConfig } from '../../lab-runtime/config.ts';
 import { pickRuntime, WEBCONTAINER_READY_NOTICE } from '../../lab-runtime/pick-runtime.ts';
 import type { LabRuntime } from '../../lab-runtime/runtime.ts';

@@ -4,7 +4,7 @@
  * the collections nor zod.
  */
 import { getCollection } from 'astro:content';
-import { parseLab } from '../../schemas/lab.ts';
+import { parseLab } from '../../../labs/harness/lab-schema.ts';
 import { QUIZ_PASS_RATIO } from '../../schemas/quiz.ts';
 import type { CourseInfo } from '../../storage/progress.ts';
 

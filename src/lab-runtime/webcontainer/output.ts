@@ -2,9 +2,9 @@
  * Reads what `run-tests.mjs` and `serve.mjs` print through the WebContainer's terminal: output comes
  * in arbitrary chunks, with `\r\n` line ends and possibly colour codes, stdout and stderr merged.
  */
-import type { FileOutcome } from '../results.ts';
-import type { OutputLine } from '../runtime.ts';
-import { ALIVE_LINE, ERROR_PREFIX, FILE_PREFIX } from './protocol.ts';
+import type { FileOutcome } from '../../../labs/harness/results.ts';
+import type { OutputLine } from '../../../labs/harness/results.ts';
+import { ALIVE_LINE, ERROR_PREFIX, FILE_PREFIX } from '../../../labs/harness/protocol.ts';
 
 // CSI sequences (colours, cursor moves) and OSC sequences (window titles).
 // eslint-disable-next-line no-control-regex
@@ -46,12 +46,16 @@ function isOutcome(value: unknown): value is FileOutcome {
   return typeof v === 'object' && v !== null && typeof v.file === 'string' && Array.isArray(v.tests);
 }
 
-/** One line of `run-tests.mjs`: a test file's outcome, or a console line of the reader's code. */
-export function parseLine(line: string): ParsedLine {
+/**
+ * One line of `run-tests.mjs`: a test file's outcome (only with this run's `token`, see CHANNEL_ENV),
+ * or a console line of the reader's code.
+ */
+export function parseLine(line: string, token: string): ParsedLine {
   const at = line.indexOf(FILE_PREFIX);
-  if (at >= 0) {
+  const mark = `${FILE_PREFIX}${token ? `${token} ` : ''}`;
+  if (at >= 0 && line.startsWith(mark, at)) {
     try {
-      const outcome: unknown = JSON.parse(line.slice(at + FILE_PREFIX.length));
+      const outcome: unknown = JSON.parse(line.slice(at + mark.length));
       if (isOutcome(outcome)) return at > 0 ? { kind: 'file', outcome, before: line.slice(0, at) } : { kind: 'file', outcome };
     } catch {
       // Not an outcome after all (e.g. the reader printed the marker): plain output.

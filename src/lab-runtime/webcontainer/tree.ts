@@ -3,8 +3,8 @@
  * the lab bundle, and the reader's files under lab/. Nothing is installed at run time: the entries
  * are bundled with every dependency they need.
  */
-import type { LabBundle } from '../bundle.ts';
-import { MOUNTED } from './protocol.ts';
+import type { LabBundle } from '../../../labs/harness/bundle.ts';
+import { MOUNTED } from '../../../labs/harness/protocol.ts';
 import type { FileSystemTree } from './types.ts';
 
 /** The prebuilt files fetched from the site's lab-assets folder. */

@@ -3,14 +3,14 @@
  * (the same runner as the browser Worker, so the same verdicts); the cluster preview is
  * `node serve.mjs`, the kit's node:http adapter with the entry node on port 3000.
  */
-import type { LabBundle } from '../bundle.ts';
-import { stepResults, type FileOutcome, type LabResult } from '../results.ts';
+import { MIN_RUN_LIMIT_MS, type LabBundle } from '../../../labs/harness/bundle.ts';
+import { stepResults, type FileOutcome, type LabResult } from '../../../labs/harness/results.ts';
 import { RuntimeError, type LabRuntime, type OutputLine, type RunningCluster, type RunTestsOptions } from '../runtime.ts';
 // The reader reads the same words whichever runtime ran their code.
-import { ABORTED_MESSAGE, NOT_RUN_MESSAGE, stalledMessage } from '../messages.ts';
+import { ABORTED_MESSAGE, memoryMessage, NOT_RUN_MESSAGE, OUT_OF_MEMORY, stalledMessage } from '../../../labs/harness/messages.ts';
 import { bootWebContainer, type BootOptions } from './boot.ts';
 import { lineSplitter, parseLine } from './output.ts';
-import { ENTRY_PORT, MOUNTED, TAGGED_ENV } from './protocol.ts';
+import { CHANNEL_ENV, ENTRY_PORT, MOUNTED, TAGGED_ENV } from '../../../labs/harness/protocol.ts';
 import { buildMountTree, labFilePath, type WebContainerAssets } from './tree.ts';
 import type { WebContainerLike, WebContainerProcessLike } from './types.ts';
 
@@ -216,7 +216,8 @@ export class WebContainerRuntime implements LabRuntime {
     const steps = bundle.lab.steps.filter((s) => !options.steps || options.steps.includes(s.id));
     if (steps.length === 0) return { lab: bundle.name, steps: [] };
     const args = options.steps ? ['--steps', steps.map((s) => s.id).join(',')] : [];
-    const proc = await this.#spawn(wc, dir, MOUNTED.runTests, args, { [TAGGED_ENV]: '1' });
+    const token = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const proc = await this.#spawn(wc, dir, MOUNTED.runTests, args, { [TAGGED_ENV]: '1', [CHANNEL_ENV]: token });
 
     const files: FileOutcome[] = [];
     const printed = tail();
@@ -233,8 +234,9 @@ export class WebContainerRuntime implements LabRuntime {
     const code = await this.#watch(wc, proc, {
       signal: options.signal,
       stallTimeoutMs: this.#stallTimeoutMs,
+      limitMs: bundle.runLimitMs ?? MIN_RUN_LIMIT_MS,
       onLine: (raw) => {
-        const parsed = parseLine(raw);
+        const parsed = parseLine(raw, token);
         if (parsed.kind === 'file') {
           if (parsed.before?.trim()) onOutput({ stream: 'log', text: parsed.before });
           onOutcome(parsed.outcome);
@@ -243,6 +245,7 @@ export class WebContainerRuntime implements LabRuntime {
         }
       },
     });
+    if (code !== 0 && OUT_OF_MEMORY.test(printed.text())) throw new RuntimeError(memoryMessage(), 'crash');
     if (code !== 0) throw new RuntimeError(`The tests stopped before giving a verdict (node exited with code ${code}).${printed.text()}`, 'crash');
     return stepResults(bundle.name, steps, files, NOT_RUN_MESSAGE);
   }
@@ -254,11 +257,13 @@ export class WebContainerRuntime implements LabRuntime {
   #watch(
     wc: WebContainerLike,
     proc: WebContainerProcessLike,
-    options: { signal?: AbortSignal; stallTimeoutMs: number; onLine: (line: string) => void },
+    options: { signal?: AbortSignal; stallTimeoutMs: number; limitMs?: number; onLine: (line: string) => void },
   ): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       let settled = false;
       let timer: ReturnType<typeof setTimeout> | undefined;
+      // The whole run's limit, however much the process keeps printing.
+      const limit = options.limitMs === undefined ? undefined : setTimeout(() => fail(new RuntimeError(stalledMessage(Math.round(options.limitMs! / 1000)), 'timeout')), options.limitMs);
       const reader = proc.output.getReader();
       const kill = () => {
         try {
@@ -272,6 +277,7 @@ export class WebContainerRuntime implements LabRuntime {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        clearTimeout(limit);
         options.signal?.removeEventListener('abort', onAbort);
         offError();
         settle();

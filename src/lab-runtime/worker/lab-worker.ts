@@ -6,7 +6,7 @@
  * While a run lasts, it posts a heartbeat every `heartbeatMs` and a progress message after each
  * test: both stop only when the reader's code blocks the event loop.
  */
-import { runGradedFiles } from '../runner/index.ts';
+import { reportStrayError, runGraded } from '../../../labs/harness/runner/index.ts';
 import { installFetchParity } from './fetch-parity.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
 
@@ -83,7 +83,7 @@ async function run(message: Extract<ToWorker, { type: 'run' }>): Promise<void> {
   try {
     const kitCode = await loadKit(message.kitUrl);
     const steps = bundle.lab.steps.filter((s) => !message.steps || message.steps.includes(s.id));
-    const outcomes = await runGradedFiles({
+    const outcomes = await runGraded({
       kitCode,
       tests: bundle.tests,
       files: message.files,
@@ -92,7 +92,7 @@ async function run(message: Extract<ToWorker, { type: 'run' }>): Promise<void> {
       configureKit: (kit) => configureKit(kit, message.wasmUrl),
       onTestDone: (file, test) => post({ type: 'progress', id, file, test }),
       onFileDone: (outcome) => post({ type: 'file', id, outcome }),
-      onLog: (line) => post({ type: 'log', id, line }),
+      onOutput: (lines) => post({ type: 'log', id, lines }),
     });
     post({ type: 'done', id, outcomes });
   } catch (err) {
@@ -118,16 +118,12 @@ scope.addEventListener('message', (event) => {
 // an error event of this Worker for a crash.
 scope.addEventListener('unhandledrejection', (event) => {
   if (current === undefined) return;
-  const reason = event.reason as unknown;
-  const text = reason instanceof Error ? (reason.stack ?? reason.message) : String(reason);
-  post({ type: 'log', id: current, line: { stream: 'error', text: `Unhandled rejection: ${text}` } });
+  reportStrayError('Unhandled rejection', event.reason);
   event.preventDefault();
 });
 scope.addEventListener('error', (event) => {
   if (current === undefined) return;
-  const error = event.error as unknown;
-  const text = error instanceof Error ? (error.stack ?? error.message) : event.message;
-  post({ type: 'log', id: current, line: { stream: 'error', text: `Uncaught error: ${text}` } });
+  reportStrayError('Uncaught error', event.error ?? event.message);
   event.preventDefault();
 });
 

@@ -1,7 +1,7 @@
 /** Messages between WorkerRuntime (the page) and lab-worker.ts (the dedicated Worker). */
-import type { LabBundle } from '../bundle.ts';
-import type { FileOutcome, TestOutcome } from '../results.ts';
-import type { OutputLine } from '../runtime.ts';
+import type { LabBundle } from '../../../labs/harness/bundle.ts';
+import type { FileOutcome, TestOutcome } from '../../../labs/harness/results.ts';
+import type { OutputLine } from '../../../labs/harness/results.ts';
 
 export type ToWorker =
   /** Fetches kit.js (and compiles SQLite's wasm, when given) ahead of the first run, so it starts warm. */
@@ -25,7 +25,8 @@ export type FromWorker =
   | { type: 'ready' }
   /** Still working: a test ended (with its verdict) or a heartbeat. */
   | { type: 'progress'; id: number; file?: string; test?: TestOutcome }
-  | { type: 'log'; id: number; line: OutputLine }
+  /** Console output, batched and bounded by the runner. */
+  | { type: 'log'; id: number; lines: OutputLine[] }
   | { type: 'file'; id: number; outcome: FileOutcome }
   | { type: 'done'; id: number; outcomes: FileOutcome[] }
   /** The run could not happen (e.g. kit.js did not load); the Worker itself is fine. */

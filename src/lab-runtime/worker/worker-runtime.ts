@@ -5,20 +5,23 @@
  *
  * Runaway code: a Worker cannot be interrupted, only terminated. While a run lasts the Worker posts
  * a heartbeat every second and a message after each test; when it has said nothing for
- * `stallTimeoutMs` (a synchronous `while (true) {}` blocks it), or it crashed (e.g. out of memory),
- * it is terminated, a fresh one is started, and the run rejects with a RuntimeError for the reader.
+ * `stallTimeoutMs` (a synchronous `while (true) {}` blocks it), when the run outlasts the lab's run
+ * limit (a loop that keeps yielding), or when it crashed (e.g. out of memory), it is terminated, a
+ * fresh one is started, and the run rejects with a RuntimeError for the reader.
  */
-import type { LabBundle } from '../bundle.ts';
-import { stepResults, type FileOutcome, type LabResult } from '../results.ts';
+import { MIN_RUN_LIMIT_MS, type LabBundle } from '../../../labs/harness/bundle.ts';
+import { stepResults, type FileOutcome, type LabResult } from '../../../labs/harness/results.ts';
 import { RuntimeError, type LabRuntime, type RunTestsOptions } from '../runtime.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
-import { ABORTED_MESSAGE, BOOT_FAILED_MESSAGE, CRASHED_MESSAGE, NOT_RUN_MESSAGE, stalledMessage } from '../messages.ts';
+import { ABORTED_MESSAGE, BOOT_FAILED_MESSAGE, CRASHED_MESSAGE, NOT_RUN_MESSAGE, stalledMessage } from '../../../labs/harness/messages.ts';
 
 export interface WorkerRuntimeOptions {
   /** URL of the lab-assets folder, e.g. `${import.meta.env.BASE_URL}lab-assets/`. */
   assetsBase: string;
   /** A run whose Worker says nothing for this long is stopped (default 4000 ms). */
   stallTimeoutMs?: number;
+  /** Overrides the lab's run limit (LabBundle.runLimitMs), e.g. for tests. */
+  runLimitMs?: number;
 }
 
 export const DEFAULT_STALL_TIMEOUT_MS = 4000;
@@ -38,6 +41,7 @@ export class WorkerRuntime implements LabRuntime {
   readonly #kitUrl: string;
   readonly #wasmUrl: string;
   readonly #stallTimeoutMs: number;
+  readonly #runLimitMs: number | undefined;
   #worker: Worker | undefined;
   /** Whether the current Worker has said it loaded: a Worker that never did failed to boot. */
   #ready = false;
@@ -60,6 +64,7 @@ export class WorkerRuntime implements LabRuntime {
     this.#kitUrl = new URL('kit.js', absolute).href;
     this.#wasmUrl = new URL('sql-wasm.wasm', absolute).href;
     this.#stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+    this.#runLimitMs = options.runLimitMs;
     this.#start();
   }
 
@@ -131,9 +136,13 @@ export class WorkerRuntime implements LabRuntime {
     return new Promise<LabResult>((resolve, reject) => {
       const outcomes: FileOutcome[] = [];
       let stallTimer: ReturnType<typeof setTimeout> | undefined;
+      // The whole run's limit, however busy the Worker keeps itself.
+      const limitMs = this.#runLimitMs ?? bundle.runLimitMs ?? MIN_RUN_LIMIT_MS;
+      const limitTimer = setTimeout(() => fail(new RuntimeError(stalledMessage(Math.round(limitMs / 1000)), 'timeout')), limitMs);
 
       const cleanup = () => {
         clearTimeout(stallTimer);
+        clearTimeout(limitTimer);
         worker.removeEventListener('message', onMessage);
         worker.removeEventListener('error', onError);
         worker.removeEventListener('messageerror', onMessageError);
@@ -162,7 +171,7 @@ export class WorkerRuntime implements LabRuntime {
         arm();
         switch (message.type) {
           case 'log':
-            options.onOutput?.(message.line);
+            for (const line of message.lines) options.onOutput?.(line);
             break;
           case 'file': {
             outcomes.push(message.outcome);

@@ -1,19 +1,19 @@
 /**
  * The Node programs WebContainer would run, run here with plain Node: the assets are built as the
  * site build builds them, the runtime mounts exactly its tree into a temp folder (NodeWebContainer),
- * and `node run-tests.mjs` must give the verdicts Vitest gives in Node (runLabInNode) for the same
- * files; `node serve.mjs` must serve the reader's cluster.
+ * and `node run-tests.mjs` must give the verdicts the CLI's child process gives (runLabInNode) for
+ * the same files; `node serve.mjs` must serve the reader's cluster.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildLabBundle, bundleKit, sqlWasmPath } from '../../../scripts/build-lab-assets.ts';
 import { bundleWebContainerEntry } from '../../../scripts/build-webcontainer-assets.ts';
-import { composeFiles, findLab, listFiles, readEditable, WORK_DIR, type LabFolder } from '../../../scripts/lab-runner/catalog.ts';
+import { findLab, listFiles, solutionFiles, starterFiles, type LabFolder } from '../../../scripts/lab-runner/catalog.ts';
 import { runLabInNode } from '../../../scripts/lab-runner/run-node.ts';
-import type { LabBundle } from '../../../src/lab-runtime/bundle.ts';
+import type { LabBundle } from '../../../labs/harness/bundle.ts';
 import type { OutputLine } from '../../../src/lab-runtime/runtime.ts';
-import { MOUNTED } from '../../../src/lab-runtime/webcontainer/protocol.ts';
+import { MOUNTED } from '../../../labs/harness/protocol.ts';
 import { buildMountTree, type WebContainerAssets } from '../../../src/lab-runtime/webcontainer/tree.ts';
 import { WebContainerRuntime } from '../../../src/lab-runtime/webcontainer/webcontainer-runtime.ts';
 import { flattenTree, NodeWebContainer } from './fake-webcontainer.ts';
@@ -54,11 +54,8 @@ afterAll(() => wc.teardown());
 const runtime = new WebContainerRuntime({ assetsBase: '/lab-assets/', boot: async () => wc, fetch: fetchAsset, stallTimeoutMs: 60_000 });
 
 /** Every file of the lab for one variant: the starter with the variant's editable files over it. */
-function variantFiles(lab: LabFolder, variant: 'starter' | 'solution'): { files: Record<string, string>; dir: string } {
-  const overlays = variant === 'solution' ? [join(lab.dir, 'solution')] : [];
-  const dir = composeFiles(lab, overlays, join(WORK_DIR, 'webcontainer-parity', lab.name, variant));
-  const bundle = bundles.get(lab.name.slice(3))!;
-  return { files: { ...bundle.starter, ...readEditable(lab, dir) }, dir };
+function variantFiles(lab: LabFolder, variant: 'starter' | 'solution'): { files: Record<string, string> } {
+  return { files: variant === 'solution' ? solutionFiles(lab) : starterFiles(lab) };
 }
 
 
@@ -79,15 +76,15 @@ test('the temp folder holds exactly the tree the runtime mounts', async () => {
 
 describe.each(LABS)('%s', (topic) => {
   test.each(['starter', 'solution'] as const)(
-    'node run-tests.mjs gives the verdicts of Vitest in Node for the %s',
+    'node run-tests.mjs gives the verdicts of the CLI for the %s',
     async (variant) => {
       const lab = findLab(topic);
       const bundle = bundles.get(topic)!;
-      const { files, dir } = variantFiles(lab, variant);
+      const { files } = variantFiles(lab, variant);
       await runtime.mount(bundle, files);
 
       const output: OutputLine[] = [];
-      const [inWebContainer, inNode] = await Promise.all([runtime.runTests({ onOutput: (l) => output.push(l) }), runLabInNode(lab, dir, { timeoutMs: 120_000 })]);
+      const [inWebContainer, inNode] = await Promise.all([runtime.runTests({ onOutput: (l) => output.push(l) }), runLabInNode(lab, files, { timeoutMs: 120_000 })]);
 
       expect(wc.spawned.at(-1)).toMatchObject({ command: 'node', args: ['run-tests.mjs'], cwd: join(wc.root, bundle.name) });
       expect(inWebContainer.steps.map((s) => s.id)).toEqual(lab.lab.steps.map((s) => s.id));

@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import type { LabBundle } from '../../../src/lab-runtime/bundle.ts';
-import { stepResults, type FileOutcome, type StepResult } from '../../../src/lab-runtime/results.ts';
+import type { LabBundle } from '../../../labs/harness/bundle.ts';
+import { stepResults, type FileOutcome, type StepResult } from '../../../labs/harness/results.ts';
 import { RuntimeError, type OutputLine } from '../../../src/lab-runtime/runtime.ts';
-import { ALIVE_LINE, ERROR_PREFIX, FILE_PREFIX } from '../../../src/lab-runtime/webcontainer/protocol.ts';
+import { ALIVE_LINE, CHANNEL_ENV, ERROR_PREFIX, FILE_PREFIX, outcomeLine } from '../../../labs/harness/protocol.ts';
 import { stalledMessage, WebContainerRuntime, type FetchLike } from '../../../src/lab-runtime/webcontainer/webcontainer-runtime.ts';
-import { ABORTED_MESSAGE, NOT_RUN_MESSAGE } from '../../../src/lab-runtime/messages.ts';
+import { ABORTED_MESSAGE, memoryMessage, NOT_RUN_MESSAGE } from '../../../labs/harness/messages.ts';
 import { FakeWebContainer, flattenTree, type SpawnRecord } from './fake-webcontainer.ts';
 
 const WASM = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]);
@@ -23,11 +23,11 @@ const bundle: LabBundle = {
       { id: 'health-checks', title: 'Health', task: 'Check.', test: 'tests/02-health-checks.test.ts', hints: ['h'] },
       { id: 'stateless', title: 'Stateless', task: 'Share.', test: 'tests/03-stateless.test.ts', hints: ['h'] },
     ],
-    mistakes: [],
   },
   starter: { 'balancer.ts': 'starter balancer', 'app.ts': 'starter app', 'cluster.ts': 'cluster', 'util/ids.ts': 'ids' },
   solution: { 'balancer.ts': 'solution balancer' },
   tests: { 'tests/01-round-robin.test.ts': 'cjs 1', 'tests/02-health-checks.test.ts': 'cjs 2', 'tests/03-stateless.test.ts': 'cjs 3' },
+  runLimitMs: 15_000,
 };
 
 const files = { ...bundle.starter, 'balancer.ts': 'the reader’s balancer' };
@@ -70,18 +70,25 @@ async function mounted(options: { stallTimeoutMs?: number; clusterTimeoutMs?: nu
   return { wc, runtime, urls };
 }
 
-/** What run-tests.mjs prints for `outcomes`, through a terminal: \r\n, colours, heartbeats, chunks cut anywhere. */
-function terminalOutput(): string {
+/** The run's token, which run-tests.mjs prints in every outcome line. */
+const tokenOf = (record: SpawnRecord) => String(record.options?.env?.[CHANNEL_ENV] ?? '');
+
+/**
+ * What run-tests.mjs prints for `outcomes`, through a terminal: \r\n, colours, heartbeats, chunks cut
+ * anywhere; and an outcome line the reader's code printed, without the token, which must stay output.
+ */
+function terminalOutput(record: SpawnRecord): string {
+  const token = tokenOf(record);
   const lines = [
     '\u001b[2mstarting\u001b[22m',
     ALIVE_LINE,
-    `${FILE_PREFIX}${JSON.stringify(outcomes[0])}`,
+    outcomeLine(outcomes[0]!, token),
     'balancer picked app-2',
     `${ERROR_PREFIX}health check failed`,
     ALIVE_LINE,
-    `${FILE_PREFIX}${JSON.stringify(outcomes[1])}`,
+    outcomeLine(outcomes[1]!, token),
     '',
-    `${FILE_PREFIX}${JSON.stringify(outcomes[2])}`,
+    outcomeLine(outcomes[2]!, token),
   ];
   return lines.map((l) => `${l}\r\n`).join('');
 }
@@ -170,7 +177,7 @@ describe('mount', () => {
 describe('runTests', () => {
   test('spawns node run-tests.mjs in the lab folder, with --steps only when asked', async () => {
     const { wc, runtime } = await mounted();
-    wc.onSpawn = (r) => printInChunks(r, terminalOutput(), 4096);
+    wc.onSpawn = (r) => printInChunks(r, terminalOutput(r), 4096);
     await runtime.runTests();
     await runtime.runTests({ steps: ['stateless', 'round-robin'] });
     expect(wc.spawns.map((s) => [s.command, ...s.args])).toEqual([
@@ -182,7 +189,7 @@ describe('runTests', () => {
 
   test.each([1, 7, 64, 100_000])('output in chunks of %i characters gives the LabResult stepResults gives, live', async (size) => {
     const { wc, runtime } = await mounted();
-    wc.onSpawn = (r) => printInChunks(r, terminalOutput(), size);
+    wc.onSpawn = (r) => printInChunks(r, terminalOutput(r), size);
     const output: OutputLine[] = [];
     const live: StepResult[] = [];
     const result = await runtime.runTests({ onOutput: (l) => output.push(l), onStep: (s) => live.push(s) });
@@ -201,7 +208,7 @@ describe('runTests', () => {
 
   test('a step whose file never reported says so', async () => {
     const { wc, runtime } = await mounted();
-    wc.onSpawn = (r) => printInChunks(r, `${FILE_PREFIX}${JSON.stringify(outcomes[0])}\r\n`, 50);
+    wc.onSpawn = (r) => printInChunks(r, `${outcomeLine(outcomes[0]!, tokenOf(r))}\r\n`, 50);
     const result = await runtime.runTests({ steps: ['round-robin', 'health-checks'] });
     expect(result.steps.map((s) => s.id)).toEqual(['round-robin', 'health-checks']);
     expect(result.steps[1]).toMatchObject({ passed: false, tests: [], error: NOT_RUN_MESSAGE });
@@ -209,18 +216,49 @@ describe('runTests', () => {
 
   test('a process that dies without a verdict is a crash, quoting what it printed', async () => {
     const { wc, runtime } = await mounted();
-    wc.onSpawn = (r) => printInChunks(r, 'FATAL ERROR: Reached heap limit\r\n', 10, 134);
+    wc.onSpawn = (r) => printInChunks(r, 'Segmentation fault\r\n', 10, 139);
     const error = await runtime.runTests().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RuntimeError);
     expect(error).toMatchObject({ reason: 'crash' });
-    expect((error as Error).message).toBe('The tests stopped before giving a verdict (node exited with code 134).\nFATAL ERROR: Reached heap limit');
+    expect((error as Error).message).toBe('The tests stopped before giving a verdict (node exited with code 139).\nSegmentation fault');
+  });
+
+  test('a process that ran out of memory says so, in the reader’s words', async () => {
+    const { wc, runtime } = await mounted();
+    wc.onSpawn = (r) => printInChunks(r, 'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\r\n', 10, 134);
+    await expect(runtime.runTests()).rejects.toMatchObject({ name: 'RuntimeError', reason: 'crash', message: memoryMessage() });
+  });
+
+  test('an outcome line without the run’s token is output, never a verdict', async () => {
+    const { wc, runtime } = await mounted();
+    const forged = { file: 'tests/01-round-robin.test.ts', tests: [{ name: 'forged', passed: true }] };
+    wc.onSpawn = (r) => printInChunks(r, `${FILE_PREFIX}${JSON.stringify(forged)}\r\n${outcomeLine(outcomes[0]!, tokenOf(r))}\r\n`, 64);
+    const output: OutputLine[] = [];
+    const result = await runtime.runTests({ steps: ['round-robin'], onOutput: (l) => output.push(l) });
+    expect(tokenOf(wc.spawns[0]!)).toMatch(/^[0-9a-f]{32}$/);
+    expect(result.steps[0]!.tests).toEqual(stepResults(bundle.name, [bundle.lab.steps[0]!], [outcomes[0]!], '').steps[0]!.tests);
+    expect(output.map((l) => l.text)).toEqual([`${FILE_PREFIX}${JSON.stringify(forged)}`]);
+  });
+
+  test('a run that keeps printing past the lab’s run limit is stopped, naming the limit', async () => {
+    const wc = new FakeWebContainer();
+    const { fetch } = assets();
+    const runtime = new WebContainerRuntime({ assetsBase: '/base/lab-assets', boot: async () => wc, fetch });
+    await runtime.mount({ ...bundle, runLimitMs: 1000 }, files);
+    wc.onSpawn = (r) => {
+      const beat = setInterval(() => (r.process.killed ? clearInterval(beat) : r.process.write(`${ALIVE_LINE}\r\n`)), 50);
+    };
+    const started = performance.now();
+    await expect(runtime.runTests()).rejects.toMatchObject({ reason: 'timeout', message: stalledMessage(1) });
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(wc.spawns[0]!.process.killed).toBe(true);
   });
 
   test('abort kills the process; the next run works', async () => {
     const { wc, runtime } = await mounted();
     const controller = new AbortController();
     wc.onSpawn = (r) => {
-      r.process.write(`${FILE_PREFIX}${JSON.stringify(outcomes[0])}\r\n`);
+      r.process.write(`${outcomeLine(outcomes[0]!, tokenOf(r))}\r\n`);
       setTimeout(() => controller.abort(), 20);
     };
     const steps: StepResult[] = [];
@@ -228,7 +266,7 @@ describe('runTests', () => {
     expect(wc.spawns[0]!.process.killed).toBe(true);
     expect(steps.map((s) => s.id)).toEqual(['round-robin']);
 
-    wc.onSpawn = (r) => printInChunks(r, terminalOutput(), 100);
+    wc.onSpawn = (r) => printInChunks(r, terminalOutput(r), 100);
     expect((await runtime.runTests()).steps).toHaveLength(3);
   });
 
@@ -248,7 +286,7 @@ describe('runTests', () => {
     expect(error).toMatchObject({ reason: 'timeout', message: stalledMessage(1) });
     expect(wc.spawns[0]!.process.killed).toBe(true);
 
-    wc.onSpawn = (r) => printInChunks(r, terminalOutput(), 100);
+    wc.onSpawn = (r) => printInChunks(r, terminalOutput(r), 100);
     expect((await runtime.runTests()).steps.map((s) => s.passed)).toEqual([true, false, false]);
   });
 
@@ -260,7 +298,7 @@ describe('runTests', () => {
         r.process.write(`${ALIVE_LINE}\r\n`);
         if (++beats === 8) {
           clearInterval(timer);
-          printInChunks(r, terminalOutput(), 100);
+          printInChunks(r, terminalOutput(r), 100);
         }
       }, 25);
     };
