@@ -251,6 +251,11 @@ export class LabView {
     this.#storageWarning.hidden = false;
   }
 
+  /** A step passed but the reader's progress could not record it (said here, so the chapter page's script stays small). */
+  warnStepNotRecorded(): void {
+    this.warnStorage(`A step passed, but this browser could not record it in your progress (its storage is full or blocked). ${STORAGE_FULL_ADVICE}`);
+  }
+
   #save(file: string, text: string): void {
     if (this.#otherTab) return;
     try {
