@@ -40,20 +40,36 @@ function isSavedLab(value: unknown, lab: string): value is SavedLab {
   );
 }
 
+/** Why a save did not happen: the reader's edits are only in the editor until a save succeeds. */
+export class LabSaveError extends Error {
+  override name = 'LabSaveError';
+}
+
+export const STORAGE_FULL_ADVICE = 'Export your work from the Progress page, or free some storage for this site, to keep it across reloads.';
+
+export interface LoadedLab {
+  saved?: SavedLab;
+  /** The key an unreadable value was moved to; only when it really was written there. */
+  setAside?: string;
+  /** An unreadable value could not be moved aside (storage full): it stays, and nothing is saved over it. */
+  blocked?: boolean;
+}
+
 export class LabEditsStore {
   readonly #storage: Storage;
-  readonly #key: string;
   readonly #lab: string;
+  /** The storage key; `storage` events for it come from other tabs. */
+  readonly key: string;
 
   constructor(storage: Storage, base: string, lab: string) {
     this.#storage = storage;
-    this.#key = labEditsKey(base, lab);
+    this.key = labEditsKey(base, lab);
     this.#lab = lab;
   }
 
-  /** The saved edits, or undefined. A value that is not ours is set aside (kept under another key), never deleted. */
-  load(): { saved?: SavedLab; setAside?: string } {
-    const raw = this.#storage.getItem(this.#key);
+  /** The saved edits, or undefined. A value that is not ours is set aside (kept under another key), never deleted or overwritten. */
+  load(): LoadedLab {
+    const raw = this.#storage.getItem(this.key);
     if (raw === null) return {};
     try {
       const parsed: unknown = JSON.parse(raw);
@@ -61,19 +77,24 @@ export class LabEditsStore {
     } catch {
       // fall through: not JSON
     }
-    const aside = `${this.#key}:set-aside:${Date.now()}`;
+    const aside = `${this.key}:set-aside:${Date.now()}`;
     try {
       this.#storage.setItem(aside, raw);
-      this.#storage.removeItem(this.#key);
     } catch {
-      // Storage full or blocked: leave it where it is; the lab starts from the starter.
+      // Storage full or blocked: the value stays where it is, and saves must not replace it.
+      return { blocked: true };
     }
+    this.#storage.removeItem(this.key);
     return { setAside: aside };
   }
 
-  /** Saves one file's text; the first save records the starter it was based on. */
+  /** Saves one file's text; the first save records the starter it was based on. Throws LabSaveError when nothing could be saved. */
   save(file: string, text: string, starter: { version: string; files: Record<string, string> }, now = Date.now()): void {
-    const current = this.load().saved ?? {
+    const loaded = this.load();
+    if (loaded.blocked) {
+      throw new LabSaveError(`Your edits are not being saved: saved edits for this lab that this page cannot read are in the way, and this browser has no room to keep them aside. ${STORAGE_FULL_ADVICE}`);
+    }
+    const current = loaded.saved ?? {
       format: LAB_EDITS_FORMAT,
       lab: this.#lab,
       starterVersion: starter.version,
@@ -90,19 +111,23 @@ export class LabEditsStore {
     if (!current) return;
     current.starterVersion = starter.version;
     current.starter = starter.files;
-    this.#write(current);
+    try {
+      this.#write(current);
+    } catch {
+      // The notice comes back next time: nothing is lost.
+    }
   }
 
   /** Forgets every edit: Reset is the only caller. */
   clear(): void {
-    this.#storage.removeItem(this.#key);
+    this.#storage.removeItem(this.key);
   }
 
   #write(value: SavedLab): void {
     try {
-      this.#storage.setItem(this.#key, JSON.stringify(value));
+      this.#storage.setItem(this.key, JSON.stringify(value));
     } catch (err) {
-      throw new Error(`Your edit could not be saved in this browser (${(err as Error).message}). It is still in the editor; free some site storage to keep it across reloads.`);
+      throw new LabSaveError(`Your last edits could not be saved in this browser (${(err as Error).message}). They are still in the editor, but a reload would lose them. ${STORAGE_FULL_ADVICE}`);
     }
   }
 }

@@ -134,8 +134,12 @@ export function betterQuiz(a: QuizBest, b: QuizBest | undefined): boolean {
 export class ProgressStore {
   readonly #storage: Storage;
   readonly key: string;
-  /** The key a corrupt or foreign value was moved to by this store, for the notice. */
+  /** The key a corrupt or foreign value was moved to by this store (only once written there), for the notice. */
   setAside: string | undefined;
+  /** Whether the last save did not reach storage, so a caller can say so. */
+  lastSaveFailed = false;
+  /** An unreadable value could not be moved aside: it must not be overwritten. */
+  #blocked = false;
 
   constructor(storage: Storage, base: string) {
     this.#storage = storage;
@@ -158,18 +162,23 @@ export class ProgressStore {
       try {
         this.#storage.setItem(aside, raw);
         this.#storage.removeItem(this.key);
+        this.setAside ??= aside;
+        this.#blocked = false;
       } catch {
-        // Storage full or blocked: leave the value where it is; the reader still starts clean.
+        // Storage full or blocked: the value stays where it is, and nothing is saved over it.
+        this.#blocked = true;
       }
-      this.setAside ??= aside;
     }
     return emptyProgress();
   }
 
-  /** Writes the whole value; false when the browser refused (storage full or blocked). */
+  /** Writes the whole value; false when it was not written (storage full or blocked, or an unreadable value in the way). */
   save(progress: Progress): boolean {
+    this.lastSaveFailed = true;
+    if (this.#blocked) return false;
     try {
       this.#storage.setItem(this.key, JSON.stringify(progress));
+      this.lastSaveFailed = false;
       return true;
     } catch {
       return false;

@@ -35,18 +35,23 @@ export type Names = Record<string, string>;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function isSavedLab(value: unknown, lab: string): value is SavedLab {
-  if (!isObject(value)) return false;
-  const { format, starterVersion, starter, files } = value;
-  return (
-    format === LAB_EDITS_FORMAT &&
-    value.lab === lab &&
-    typeof starterVersion === 'string' &&
-    isObject(starter) &&
-    Object.values(starter).every((t) => typeof t === 'string') &&
-    isObject(files) &&
-    Object.values(files).every((f) => isObject(f) && typeof f.text === 'string' && typeof f.savedAt === 'number' && Number.isFinite(f.savedAt))
-  );
+/** A save time a date can be made of (a file could hold 1e300, which no date can show). */
+const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0 && !Number.isNaN(new Date(v).getTime());
+
+/** What is wrong with one lab's edits in an export, in the reader's words; undefined when nothing is. */
+function savedLabProblem(value: unknown, lab: string): string | undefined {
+  const where = `the edits of the lab "${lab}"`;
+  if (!isObject(value)) return `${where} are not a saved lab`;
+  if (value.format !== LAB_EDITS_FORMAT) return `${where} are in a format this course cannot read (format ${JSON.stringify(value.format)})`;
+  if (value.lab !== lab) return `${where} say they belong to another lab (${JSON.stringify(value.lab)})`;
+  if (typeof value.starterVersion !== 'string') return `${where} do not say which starter they were made on`;
+  if (!isObject(value.starter) || !Object.values(value.starter).every((t) => typeof t === 'string')) return `${where} have a starter that is not a set of texts`;
+  if (!isObject(value.files)) return `${where} have no files`;
+  for (const [file, f] of Object.entries(value.files)) {
+    if (!isObject(f) || typeof f.text !== 'string') return `${where} have a file, ${file}, without its text`;
+    if (!isTime(f.savedAt)) return `${where} have a file, ${file}, whose save time is not a date`;
+  }
+  return undefined;
 }
 
 /** The labs with saved edits in this storage (by scanning keys, so labs this build does not list are kept too). */
@@ -77,8 +82,11 @@ export function exportFileName(file: ExportFile): string {
   return `scale-lab-progress-${who ? `${who}-` : ''}${file.exportedAt.slice(0, 10)}.json`;
 }
 
-/** Reads an export file's text; throws an Error whose message says, for the reader, what is wrong. */
-export function parseExport(text: string): ExportFile {
+/**
+ * Reads an export file's text; throws an Error whose message says, for the reader, what is wrong.
+ * `labs`, the labs this course has: edits for any other are refused rather than stored under a key.
+ */
+export function parseExport(text: string, labs?: readonly string[]): ExportFile {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -86,7 +94,8 @@ export function parseExport(text: string): ExportFile {
     throw new Error('it is not a JSON file');
   }
   if (!isObject(data) || data.format !== EXPORT_FORMAT) throw new Error('it is not a Scale Lab progress export (no "format": "scale-lab-export")');
-  if (typeof data.version !== 'number' || data.version > EXPORT_VERSION) throw new Error(`it was made by a newer version of the course (export version ${String(data.version)}); reload the site to update it, then import again`);
+  if (typeof data.version !== 'number') throw new Error('it does not say which export version it is ("version" is missing): it is not a whole export');
+  if (data.version > EXPORT_VERSION) throw new Error(`it was made by a newer version of the course (export version ${data.version}); reload the site to update it, then import again`);
   if (data.version !== EXPORT_VERSION) throw new Error(`its export version ${String(data.version)} is not one this course knows`);
   if (typeof data.exportedAt !== 'string' || Number.isNaN(Date.parse(data.exportedAt))) throw new Error('"exportedAt" is not a date');
   if (typeof data.reader !== 'string') throw new Error('"reader" is not a text');
@@ -94,7 +103,9 @@ export function parseExport(text: string): ExportFile {
   if (!progress) throw new Error('its "progress" is not in a format this course can read');
   if (!isObject(data.labEdits)) throw new Error('"labEdits" is missing');
   for (const [lab, saved] of Object.entries(data.labEdits)) {
-    if (!isSavedLab(saved, lab)) throw new Error(`"labEdits.${lab}" is not a saved lab`);
+    if (!/^[a-z0-9-]+$/.test(lab) || (labs && !labs.includes(lab))) throw new Error(`it has edits for a lab this course does not have (${JSON.stringify(lab)})`);
+    const problem = savedLabProblem(saved, lab);
+    if (problem) throw new Error(problem);
   }
   return { format: EXPORT_FORMAT, version: EXPORT_VERSION, exportedAt: data.exportedAt, reader: data.reader, progress, labEdits: data.labEdits as Record<string, SavedLab> };
 }

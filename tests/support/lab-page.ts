@@ -62,7 +62,7 @@ export async function measureLabOpening(page: Page, root: Locator): Promise<LabO
     marks.editable = await page.evaluate(() => (window as unknown as { __editableAt: number }).__editableAt);
     await root.locator('.lab-editor .view-lines').click();
     await page.keyboard.press('ControlOrMeta+End');
-    await page.keyboard.insertText('\nexport const typo = (ctx: NodeContext) => ctx.forwrd;\n');
+    await page.keyboard.insertText('\nexport const typo = (ctx: import("@scale-lab/kit").NodeContext) => ctx.forwrd;\n');
     // A plain wait, not expect(): the benchmark calls this outside the test runner.
     await page.waitForFunction(() => /'forwrd' does not exist on type 'NodeContext'/.test(document.querySelector('.lab-editor')?.getAttribute('data-problems') ?? ''), null, { timeout: 30_000 });
     marks.squiggle = Date.now();

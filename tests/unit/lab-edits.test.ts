@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { LabEditsStore, labEditsKey } from '../../src/storage/lab-edits.ts';
+import { LabEditsStore, LabSaveError, labEditsKey } from '../../src/storage/lab-edits.ts';
 import { MemoryStorage } from '../support/memory-storage.ts';
 
 
@@ -35,5 +35,22 @@ describe('LabEditsStore', () => {
     expect(store.load().saved).toMatchObject({ starterVersion: 'v2', starter: { 'app.ts': 'new' }, files: { 'app.ts': { text: 'mine' } } });
     store.clear();
     expect(store.load().saved).toBeUndefined();
+  });
+
+  test('a corrupt value that cannot be moved aside (storage full) is named nowhere, stays as it was, and is never saved over', () => {
+    const storage = new MemoryStorage();
+    const key = labEditsKey('/', '01-clones');
+    storage.setItem(key, '{not json');
+    const full = Object.assign(storage, { setItem: () => { throw new DOMException('quota', 'QuotaExceededError'); } });
+    const store = new LabEditsStore(full, '/', '01-clones');
+    expect(store.load()).toEqual({ blocked: true });
+    expect(() => store.save('app.ts', 'mine', starter)).toThrow(LabSaveError);
+    expect(storage.getItem(key)).toBe('{not json');
+  });
+
+  test('a save the browser refuses says so, with what to do', () => {
+    const storage = new MemoryStorage();
+    const full = Object.assign(storage, { setItem: () => { throw new DOMException('quota', 'QuotaExceededError'); } });
+    expect(() => new LabEditsStore(full, '/', '01-clones').save('app.ts', 'mine', starter)).toThrow(/could not be saved.*Export your work from the Progress page, or free some storage/);
   });
 });

@@ -65,10 +65,22 @@ describe('parseExport', () => {
     expect(refuse({ ...good(), version: 2 })).toThrow('made by a newer version of the course');
     expect(refuse({ ...good(), exportedAt: 'soon' })).toThrow('"exportedAt" is not a date');
     expect(refuse({ ...good(), progress: { format: 1, chapters: { '01-clones': { read: 'x' } } } })).toThrow('its "progress" is not in a format');
-    expect(refuse({ ...good(), labEdits: { '01-clones': { format: 1, lab: '03-caching', starterVersion: 'v', starter: {}, files: {} } } })).toThrow('"labEdits.01-clones" is not a saved lab');
-    const badFile = good();
-    (badFile.labEdits['01-clones']!.files['balancer.ts'] as { savedAt: unknown }).savedAt = 'later';
-    expect(refuse(badFile)).toThrow('"labEdits.01-clones" is not a saved lab');
+    expect(refuse({ ...good(), labEdits: { '01-clones': { format: 1, lab: '03-caching', starterVersion: 'v', starter: {}, files: {} } } })).toThrow('the edits of the lab "01-clones" say they belong to another lab ("03-caching")');
+    for (const savedAt of ['later', 1e300, -5]) {
+      const badFile = good();
+      (badFile.labEdits['01-clones']!.files['balancer.ts'] as { savedAt: unknown }).savedAt = savedAt;
+      expect(refuse(badFile)).toThrow('the edits of the lab "01-clones" have a file, balancer.ts, whose save time is not a date');
+    }
+    const { version: _, ...noVersion } = good();
+    expect(refuse(noVersion)).toThrow('it does not say which export version it is ("version" is missing)');
+  });
+
+  test('edits for a lab the course does not have are refused, not stored under a key', () => {
+    const file = good();
+    const other = { ...file.labEdits['01-clones']!, lab: '99-nowhere' };
+    const text = JSON.stringify({ ...file, labEdits: { '99-nowhere': other } });
+    expect(() => parseExport(text, ['01-clones', '03-caching'])).toThrow('it has edits for a lab this course does not have ("99-nowhere")');
+    expect(() => parseExport(JSON.stringify({ ...file, labEdits: { 'x:y': { ...other, lab: 'x:y' } } }))).toThrow('a lab this course does not have ("x:y")');
   });
 });
 

@@ -6,7 +6,7 @@
 import type { LabBundle } from '../../../labs/harness/bundle.ts';
 import type { StepResult } from '../../../labs/harness/results.ts';
 import { RuntimeError, type LabRuntime, type OutputLine } from '../../lab-runtime/runtime.ts';
-import type { LabEditsStore } from '../../storage/lab-edits.ts';
+import { STORAGE_FULL_ADVICE, type LabEditsStore, type SavedLab } from '../../storage/lab-edits.ts';
 import { DEFAULT_LAB_LAYOUT, LAB_LAYOUT_LIMITS, type LabLayoutStore } from '../../storage/lab-layout.ts';
 import { h } from './dom.ts';
 import type { LabEditor } from './editor.ts';
@@ -63,6 +63,10 @@ export class LabView {
   readonly #editorHost: HTMLElement;
   readonly #output: HTMLElement;
   readonly #error: HTMLElement;
+  /** Up from a failed save until a save succeeds: a run does not clear it. */
+  readonly #storageWarning: HTMLElement;
+  /** Another tab saved this lab's files: nothing is saved here until the reader chooses whose to keep. */
+  #otherTab: HTMLElement | undefined;
   readonly #live: HTMLElement;
   readonly #notices: HTMLElement;
   readonly #diffPanel: HTMLElement;
@@ -98,6 +102,7 @@ export class LabView {
     this.#notices = h('div', { class: 'lab-notices' });
     if (options.runtimeNotice) this.#notices.append(h('p', { class: 'lab-notice', 'data-testid': 'lab-runtime-notice' }, options.runtimeNotice));
     this.#error = h('div', { class: 'lab-error', 'data-testid': 'lab-error', role: 'alert', hidden: true });
+    this.#storageWarning = h('p', { class: 'lab-error', 'data-testid': 'lab-storage-warning', role: 'alert', hidden: true });
     this.#live = h('p', { class: 'sr-only', 'aria-live': 'polite', 'data-testid': 'lab-announce' });
     this.#tabs = h('div', { class: 'lab-tabs', role: 'tablist', 'aria-label': 'Files' });
     this.#editorHost = h('div', { class: 'lab-editor not-content', id: `${bundle.name}-editor` });
@@ -150,7 +155,7 @@ export class LabView {
       createSplitter({ container: columns, variable: '--lab-code-width', orientation: 'vertical', label: 'Resize the editor and the steps', controls: codeId, limits: LAB_LAYOUT_LIMITS.codeWidth, value: sizes.codeWidth, onChange: (codeWidth) => options.layout?.update({ codeWidth }) }),
       side,
     );
-    this.#workbench = h('div', { class: 'lab-workbench' }, toolbar, this.#notices, this.#error, this.#live, columns);
+    this.#workbench = h('div', { class: 'lab-workbench' }, toolbar, this.#notices, this.#storageWarning, this.#error, this.#live, columns);
     options.root.querySelector('.lab-steps')?.remove();
     options.root.querySelector('[data-testid="lab-open"]')?.remove();
     options.root.append(this.#workbench);
@@ -165,20 +170,18 @@ export class LabView {
   /** Loads the reader's files (saved edits over the starter), the editor and the runtime. */
   async start(): Promise<void> {
     const { bundle, store } = this.#o;
-    const { saved, setAside } = store.load();
+    const { saved, setAside, blocked } = store.load();
     const files: Record<string, string> = { ...bundle.starter };
     for (const [file, entry] of Object.entries(saved?.files ?? {})) if (bundle.lab.editable.includes(file)) files[file] = entry.text;
     if (setAside) this.#notice(`Saved edits for this lab could not be read, so the lab starts from the starter. The old value was kept in this browser's storage under "${setAside}".`);
+    if (blocked) this.warnStorage(`Saved edits for this lab could not be read, so the lab starts from the starter. They are kept as they were, and nothing is saved over them until this browser has room to set them aside. ${STORAGE_FULL_ADVICE}`);
     if (saved && saved.starterVersion !== bundle.version) this.#starterChanged(saved.starter);
 
     this.#editor = await this.#o.createEditor(this.#editorHost, files, { readOnly: this.#readOnly });
     this.#editor.onRunShortcut(() => void this.run());
-    this.#editor.onChange((file, text) => {
-      try {
-        store.save(file, text, { version: bundle.version, files: this.#starterEditable() });
-      } catch (err) {
-        this.#showError((err as Error).message);
-      }
+    this.#editor.onChange((file, text) => this.#save(file, text));
+    addEventListener('storage', (event) => {
+      if (event.key === store.key) this.#changedInAnotherTab(event.newValue);
     });
     for (const file of this.#files) {
       const tab = h('button', { type: 'button', role: 'tab', id: `${bundle.name}-tab-${file}`, 'aria-selected': 'false', 'aria-controls': this.#editorHost.id, 'data-file': file, onclick: () => this.show(file) }, file, this.#readOnly.includes(file) ? h('span', { class: 'lab-readonly' }, ' (read-only)') : null);
@@ -240,6 +243,52 @@ export class LabView {
       tab.setAttribute('aria-selected', String(selected));
       tab.tabIndex = selected ? 0 : -1;
     }
+  }
+
+  /** Shows a warning about saving that stays until a save succeeds. */
+  warnStorage(message: string): void {
+    this.#storageWarning.textContent = message;
+    this.#storageWarning.hidden = false;
+  }
+
+  /** A step passed but the reader's progress could not record it (said here, so the chapter page's script stays small). */
+  warnStepNotRecorded(): void {
+    this.warnStorage(`A step passed, but this browser could not record it in your progress (its storage is full or blocked). ${STORAGE_FULL_ADVICE}`);
+  }
+
+  #save(file: string, text: string): void {
+    if (this.#otherTab) return;
+    try {
+      this.#o.store.save(file, text, { version: this.#o.bundle.version, files: this.#starterEditable() });
+      this.#storageWarning.hidden = true;
+    } catch (err) {
+      this.warnStorage((err as Error).message);
+    }
+  }
+
+  /** Another tab wrote this lab's edits: unless they match this tab's files, stop saving and ask whose to keep. */
+  #changedInAnotherTab(value: string | null): void {
+    let theirs: SavedLab | undefined;
+    try {
+      theirs = value === null ? undefined : (JSON.parse(value) as SavedLab);
+    } catch {
+      // Unreadable: treated as a change; this tab's copy may be the only good one.
+    }
+    const editable = this.#o.bundle.lab.editable;
+    const textOf = (file: string) => theirs?.files?.[file]?.text ?? this.#o.bundle.starter[file] ?? '';
+    if (theirs && editable.every((f) => textOf(f) === this.#editor.value(f))) return;
+    if (this.#otherTab) return;
+    const settle = () => {
+      notice.remove();
+      this.#otherTab = undefined;
+    };
+    const notice = this.#notice(
+      'This lab was changed in another tab. This tab saves nothing until you choose which version to keep. ',
+      h('button', { type: 'button', class: 'lab-small', onclick: () => { const loaded = this.#o.store.load().saved; settle(); for (const f of editable) this.#editor.setValue(f, loaded?.files[f]?.text ?? this.#o.bundle.starter[f] ?? ''); } }, "Use the other tab's version"),
+      h('button', { type: 'button', class: 'lab-small', onclick: () => { settle(); for (const f of editable) this.#save(f, this.#editor.value(f)); } }, "Keep this tab's version"),
+    );
+    notice.dataset.testid = 'lab-other-tab';
+    this.#otherTab = notice;
   }
 
   #starterEditable(): Record<string, string> {

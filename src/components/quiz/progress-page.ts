@@ -77,7 +77,7 @@ root.querySelector<HTMLInputElement>('[data-testid="progress-import"]')!.addEven
   const file = input.files?.[0];
   if (!file) return;
   try {
-    const parsed = parseExport(await file.text());
+    const parsed = parseExport(await file.text(), (info?.chapters ?? []).filter((c) => c.steps.length > 0).map((c) => c.id));
     const result = importExport(storage, BASE, parsed, names);
     const from = `${file.name}${parsed.reader ? ` (${parsed.reader}, ${new Date(parsed.exportedAt).toLocaleString()})` : ''}`;
     report(
