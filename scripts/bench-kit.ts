@@ -3,25 +3,12 @@
  * that each read the key-value store, no injected latency; once over the in-memory network, once
  * with every node on node:http on loopback (keep-alive on). Throughput is wall-clock requests/s.
  */
-import { Cluster, type NodeFactory } from '@scale-lab/kit';
+import type { Cluster } from '@scale-lab/kit';
 import { serveCluster } from '@scale-lab/kit/node-http';
+import { benchCluster as build } from '../labs/kit/bench-observation.ts';
 
 const REQUESTS = 10_000;
 const CONCURRENCY = 32;
-const APPS = ['app-1', 'app-2', 'app-3'];
-
-function build(clock: 'virtual' | 'real'): Cluster {
-  const cluster = new Cluster({ seed: 1, clock });
-  const store = cluster.addStore('kv', { cost: 0 });
-  store.set('greeting', 'hello');
-  const app: NodeFactory = (ctx) => async () => new Response(`${await ctx.kv.get('greeting')} from ${ctx.name}`);
-  for (const name of APPS) cluster.addNode(name, app);
-  cluster.addNode('lb', (ctx) => {
-    let next = 0;
-    return (req) => ctx.forward(req, APPS[next++ % APPS.length]!);
-  });
-  return cluster;
-}
 
 async function measure(cluster: Cluster): Promise<{ seconds: number; ok: number }> {
   const start = performance.now();
