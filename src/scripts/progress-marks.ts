@@ -52,7 +52,11 @@ function render(): void {
 }
 
 function markRead(chapter: string): void {
-  if (store.markRead(chapter)) changed();
+  const saved = store.markRead(chapter);
+  if (saved) changed();
+  // The record did not reach storage (full or blocked): say so beside the button, until a press works.
+  const failed = !saved && store.lastSaveFailed && !store.load().chapters[chapter]?.read;
+  for (const note of document.querySelectorAll<HTMLElement>('[data-mark-read-failed]')) note.hidden = !failed;
 }
 
 render();

@@ -154,3 +154,21 @@ test('import: every damaged field is refused with a sentence, and nothing is wri
     expect(await page.evaluate(() => JSON.stringify(localStorage)), name).toBe(before);
   }
 });
+
+test('with storage full, "Mark as read" says the chapter was not marked and what to do, until a press works', async ({ page }) => {
+  await page.goto('chapters/05-cdn/');
+  await page.evaluate(() => localStorage.clear());
+  await storageFull(page);
+  const button = page.getByTestId('mark-read');
+  const note = page.getByTestId('mark-read-failed');
+  await button.click();
+  await expect(note).toBeVisible();
+  await expect(note).toContainText('not marked as read');
+  await expect(note.getByRole('link', { name: 'Progress page' })).toHaveAttribute('href', /progress\/$/);
+  await expect(button).toHaveText('Mark as read');
+
+  await storageFull(page, false);
+  await button.click();
+  await expect(note).toBeHidden();
+  await expect(button).toHaveText('✓ Read');
+});
