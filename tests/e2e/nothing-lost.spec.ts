@@ -63,15 +63,16 @@ test('storage full: typing warns, a run does not hide the warning, and the next 
 
 test('unreadable saved edits with storage full: no made-up key is named, and the value is never saved over', async ({ page }) => {
   const key = 'scale-lab:/:lab-edits:01-clones';
-  await page.evaluate((k) => localStorage.setItem(k, '{"half a value'), key);
-  // Storage is full from the page's first script on, until the test frees it.
-  await page.addInitScript(() => {
+  // The unreadable value is written as the reloaded page starts (so nothing the previous page still
+  // does can save over it first); storage is full from then on, until the test frees it.
+  await page.addInitScript((k) => {
+    localStorage.setItem(k, '{"half a value');
     const setItem = Storage.prototype.setItem;
     Storage.prototype.setItem = function (k: string, v: string) {
       if (!(window as unknown as { __free?: boolean }).__free) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
       return setItem.call(this, k, v);
     };
-  });
+  }, key);
   await page.reload();
   const lab = await open(page);
   const warning = lab.getByTestId('lab-storage-warning');
