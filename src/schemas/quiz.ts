@@ -48,8 +48,8 @@ export const quizSchema = z
   .object({
     /** The chapter this quiz closes: its file name under chapters/, e.g. "01-clones". */
     chapter: z.string().regex(/^\d\d-[a-z0-9-]+$/),
-    /** 6 to 10 questions, in order. */
-    questions: z.array(quizQuestionSchema).min(6, 'a quiz has at least 6 questions').max(10, 'a quiz has at most 10 questions'),
+    /** 6 to 14 questions, in order: the chapter's ideas, then its lab's. */
+    questions: z.array(quizQuestionSchema).min(6, 'a quiz has at least 6 questions').max(14, 'a quiz has at most 14 questions'),
   })
   .superRefine((quiz, ctx) => {
     const seen = new Set<string>();

@@ -25,6 +25,14 @@ describe('parseQuiz', () => {
     expect(QUIZ_PASS_RATIO).toBe(0.8);
   });
 
+  test('a quiz holds the chapter and its lab: up to 14 questions, not 15', () => {
+    const quiz = validQuiz();
+    quiz.questions = Array.from({ length: 14 }, (_, i) => question(`q-${i}`));
+    expect(parseQuiz(quiz, 'x.json').questions).toHaveLength(14);
+    quiz.questions.push(question('q-14'));
+    expect(messageOf(quiz)).toBe('src/content/quizzes/01-clones.json is not a valid quiz:\n  - questions: a quiz has at most 14 questions');
+  });
+
   test('a question with no correct option names the file, the field and the question', () => {
     const quiz = validQuiz();
     quiz.questions[2]!.options = [option('yes', false), option('no', false)];
