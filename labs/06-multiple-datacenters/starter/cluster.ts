@@ -49,7 +49,12 @@ function createBalancer(ctx: NodeContext, servers: string[]): Handler {
  * at their region's DNS server (dns.ts), which decides which balancer they get, and for how long.
  * Links between regions carry the measured round trips between AWS regions (AWS_REGION_RTT).
  */
-export function createMultiDatacenterCluster(options: ClusterOptions = {}): Cluster {
+export interface MultiDatacenterOptions extends ClusterOptions {
+  /** The readers' regions that get a DNS server (default: all of READER_REGIONS). */
+  readerRegions?: string[];
+}
+
+export function createMultiDatacenterCluster({ readerRegions = READER_REGIONS, ...options }: MultiDatacenterOptions = {}): Cluster {
   const cluster = new Cluster({ seed: 1, latency: 1, ...options });
   const datacenters = DATACENTERS.map((region) => ({ region, address: balancerOf(region) }));
   for (const region of DATACENTERS) {
@@ -60,7 +65,7 @@ export function createMultiDatacenterCluster(options: ClusterOptions = {}): Clus
     cluster.place(region, storeOf(region), ...appServersOf(region), balancerOf(region));
   }
   const dnsServers = new Map<string, DnsServer>();
-  for (const region of READER_REGIONS) {
+  for (const region of readerRegions) {
     cluster.addNode(dnsServerOf(region), (ctx) => {
       const server = createDnsServer(ctx, { site: SITE, datacenters });
       dnsServers.set(region, server);

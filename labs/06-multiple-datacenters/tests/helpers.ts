@@ -1,13 +1,13 @@
 // Shared by the graded tests of this lab: a fresh cluster per test, readers in regions, and a record
 // of which datacenter each reader's request went to.
 import { onTestFailed } from 'vitest';
-import { AWS_REGION_RTT, type Client, type Cluster, type ClusterOptions, type RegionMatrix } from '@scale-lab/kit';
-import { DATACENTERS, READER_REGIONS, appServersOf, balancerOf, createMultiDatacenterCluster, homeOf, storeOf } from '../starter/cluster.ts';
+import { AWS_REGION_RTT, type Client, type Cluster, type RegionMatrix } from '@scale-lab/kit';
+import { DATACENTERS, READER_REGIONS, appServersOf, balancerOf, createMultiDatacenterCluster, homeOf, storeOf, type MultiDatacenterOptions } from '../starter/cluster.ts';
 
 export { DATACENTERS, READER_REGIONS, appServersOf, balancerOf, homeOf, storeOf };
 
 /** A fresh cluster; if the test fails, its message ends with the seed that replays the run. */
-export function multiDcCluster(options: ClusterOptions = {}): Cluster {
+export function multiDcCluster(options: MultiDatacenterOptions = {}): Cluster {
   const cluster = createMultiDatacenterCluster(options);
   onTestFailed(({ task }) => {
     for (const error of task.result?.errors ?? []) error.message += `\n(cluster seed ${cluster.seed}: the same seed replays this run exactly)`;
@@ -72,3 +72,41 @@ export function mostCommon(values: string[]): string {
 
 /** Time for DNS servers to check every datacenter a few times before readers arrive. */
 export const WARM_UP_MS = 3000;
+
+/** A visit and when it was sent. */
+export interface TimedVisit extends Visit {
+  at: number;
+  reader: string;
+}
+
+/**
+ * Each reader visits `path` every `every` ms for `ms`, while `meanwhile` runs (faults on a schedule);
+ * returns every visit, in the order they were sent.
+ */
+export async function keepVisiting(cluster: Cluster, readers: Client[], ms: number, meanwhile: () => Promise<void> = async () => {}, every = 400, path = '/boards/welcome'): Promise<TimedVisit[]> {
+  const where = trackDatacenters(cluster);
+  const visits: TimedVisit[] = [];
+  const end = cluster.clock.now() + ms;
+  await cluster.run(() => Promise.all([
+    meanwhile(),
+    ...readers.map(async (reader) => {
+      while (cluster.clock.now() < end) {
+        const at = cluster.clock.now();
+        visits.push({ at, reader: reader.name, ...(await visit(cluster, where, reader, path)) });
+        await cluster.sleep(Math.max(0, every - (cluster.clock.now() - at)));
+      }
+    }),
+  ]));
+  return visits.sort((a, b) => a.at - b.at);
+}
+
+/** Kills (or revives) a datacenter: its balancer, app servers and store. */
+export function killDatacenter(cluster: Cluster, region: string): void {
+  for (const name of [balancerOf(region), ...appServersOf(region), storeOf(region)]) cluster.kill(name);
+}
+export function reviveDatacenter(cluster: Cluster, region: string): void {
+  for (const name of [balancerOf(region), ...appServersOf(region), storeOf(region)]) cluster.revive(name);
+}
+
+/** "12 of 150". */
+export const share = (part: number, whole: number) => `${part} of ${whole}`;
