@@ -18,16 +18,21 @@ async function readersOf(cluster: Cluster, tag: string): Promise<{ readers: Clie
 }
 
 /** What the DNS servers asked each balancer for, and what they were answered, from now on. */
-function recordChecks(cluster: Cluster, dc: string): { dc: string; paths: Set<string>; statuses: Set<number> } {
+function recordChecks(cluster: Cluster, dc: string): { dc: string; paths: Set<string>; statuses: Set<number>; waiting(): number } {
   const paths = new Set<string>();
   const statuses = new Set<number>();
+  let waiting = 0;
   cluster.metrics.on((event) => {
-    if (event.type === 'answered' && event.from.startsWith('dns-') && event.to === balancerOf(dc)) {
+    if (!('from' in event) || !event.from.startsWith('dns-') || !('to' in event) || event.to !== balancerOf(dc)) return;
+    if (event.type === 'sent') waiting++;
+    if (event.type === 'failed') waiting--;
+    if (event.type === 'answered') {
+      waiting--;
       paths.add(event.path);
       statuses.add(event.status);
     }
   });
-  return { dc, paths, statuses };
+  return { dc, paths, statuses, waiting: () => waiting };
 }
 
 /**
@@ -43,7 +48,9 @@ async function expectMovedAway(cluster: Cluster, visits: TimedVisit[], failedAt:
   const fresh = await visit(cluster, trackDatacenters(cluster), cluster.client(`newcomer-${cluster.clock.now()}`, { region: READER_HOMES[0] }), '/boards/welcome');
   let why: string;
   if (fresh.datacenter === down) {
-    if (checks.paths.size > 0 && [...checks.paths].every((p) => p.startsWith('/lb/'))) {
+    if (checks.waiting() > 0) {
+      why = `${checks.waiting()} checks of ${balancerOf(down)} are still waiting for an answer: a check without a timeout waits as long as a hung datacenter keeps it, and never counts as failed; give each check a timeout (ctx.timeout(500)) and count it as a failure`;
+    } else if (checks.paths.size > 0 && [...checks.paths].every((p) => p.startsWith('/lb/'))) {
       why = `your health checks asked only the balancer (GET ${[...checks.paths].join(', ')}), which answers while every app server behind it is dead: check a path the app servers answer, through the balancer`;
     } else if ([...checks.statuses].some((s) => s >= 500)) {
       why = `${balancerOf(down)} answered your checks with ${[...checks.statuses].filter((s) => s >= 500).join(', ')}, and the DNS server still handed out ${down}: only a 2xx answer within the timeout is a passed check`;
@@ -89,6 +96,12 @@ test(`a datacenter's store dies: its readers are served elsewhere within ${MOVED
   const cluster = multiDcCluster({ readerRegions: READER_HOMES });
   await cluster.sleep(WARM_UP_MS);
   await failAndExpectMoved(cluster, 'c', (dc) => cluster.kill(storeOf(dc)), (dc) => `${storeOf(dc)} died`);
+});
+
+test(`a datacenter's balancer hangs, taking connections and never answering: its readers are served elsewhere within ${MOVED_WITHIN_MS / 1000} s`, async () => {
+  const cluster = multiDcCluster({ readerRegions: READER_HOMES });
+  await cluster.sleep(WARM_UP_MS);
+  await failAndExpectMoved(cluster, 'h', (dc) => cluster.hang(balancerOf(dc)), (dc) => `${balancerOf(dc)} hung`);
 });
 
 const PAUSE_MS = 1500;

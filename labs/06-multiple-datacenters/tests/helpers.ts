@@ -42,13 +42,16 @@ export interface Visit {
   body: Record<string, unknown>;
 }
 
-/** One request from `client` to http://www/ (0 as status when no answer came). */
+/** How long a reader waits for an answer before giving up (and counting the request as failed). */
+export const READER_PATIENCE_MS = 3000;
+
+/** One request from `client` to http://www/ (0 as status when no answer came within READER_PATIENCE_MS). */
 export async function visit(cluster: Cluster, where: ReturnType<typeof trackDatacenters>, client: Client, path: string, init: { method?: string; body?: unknown } = {}): Promise<Visit> {
   const started = cluster.clock.now();
   let status = 0;
   let body: Record<string, unknown> = {};
   try {
-    const res = await client.fetch(`http://www${path}`, { method: init.method ?? 'GET', body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+    const res = await client.fetch(`http://www${path}`, { method: init.method ?? 'GET', body: init.body === undefined ? undefined : JSON.stringify(init.body), signal: cluster.timeout(READER_PATIENCE_MS) });
     status = res.status;
     body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
   } catch {
