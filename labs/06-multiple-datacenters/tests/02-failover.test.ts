@@ -6,7 +6,7 @@ import { WARM_UP_MS, mostCommon, appServersOf, balancerOf, keepVisiting, killDat
 const MOVED_WITHIN_MS = 10_000;
 /** From then on, at least this share of their requests succeed. */
 const SUCCESS_AFTER = 0.95;
-const WATCH_MS = 20_000;
+const WATCH_MS = 16_000;
 /** Readers whose nearest datacenter is eu-west. */
 const READER_HOMES = ['eu-west', 'eu-central'];
 
@@ -110,7 +110,7 @@ test(`a ${PAUSE_MS / 1000}-second pause of a datacenter's app servers moves no r
   const cluster = multiDcCluster({ readerRegions: READER_HOMES });
   await cluster.sleep(WARM_UP_MS);
   const { readers, used } = await readersOf(cluster, 'd');
-  const visits = await keepVisiting(cluster, readers, 15_000, async () => {
+  const visits = await keepVisiting(cluster, readers, 10_000, async () => {
     await cluster.sleep(1000);
     for (const app of appServersOf(used)) cluster.hang(app);
     await cluster.sleep(PAUSE_MS);
@@ -126,7 +126,7 @@ test('a flapping datacenter stays out until it passes several checks in a row, t
   const { readers, used: DOWN } = await readersOf(cluster, 'e');
   const DOWN_FOR = 4000;
   const UP_FOR = 3000;
-  const FLAPS = 4;
+  const FLAPS = 3;
   const startedAt = cluster.clock.now();
   const flapping = await keepVisiting(cluster, readers, FLAPS * (DOWN_FOR + UP_FOR), async () => {
     for (let i = 0; i < FLAPS; i++) {
@@ -139,7 +139,8 @@ test('a flapping datacenter stays out until it passes several checks in a row, t
   const after = flapping.filter((v) => v.at >= startedAt + MOVED_WITHIN_MS);
   const ok = after.filter((v) => v.status === 200).length;
   const sentBack = after.filter((v) => v.datacenter === DOWN).length;
-  const why = sentBack === after.length
+  const everLeft = flapping.some((v) => v.datacenter !== DOWN && v.datacenter !== 'none');
+  const why = !everLeft
     ? `every one of them still went to ${DOWN}: stop handing out a datacenter that fails its checks, and keep the TTL short`
     : `${sentBack} were sent back to ${DOWN} after it had been taken out: one good check is not enough to trust it again; bring a datacenter back only after several good checks in a row (five at one a second)`;
   expect(ok, `${DOWN} flapped, down ${DOWN_FOR / 1000} s and up ${UP_FOR / 1000} s, ${FLAPS} times: only ${share(ok, after.length)} requests from its readers succeeded from ${MOVED_WITHIN_MS / 1000} s on (at least ${SUCCESS_AFTER * 100} %); ${why}`).toBeGreaterThanOrEqual(SUCCESS_AFTER * after.length);

@@ -74,7 +74,7 @@ export function mostCommon(values: string[]): string {
 }
 
 /** Time for DNS servers to check every datacenter a few times before readers arrive. */
-export const WARM_UP_MS = 3000;
+export const WARM_UP_MS = 2000;
 
 /** A visit and when it was sent. */
 export interface TimedVisit extends Visit {
@@ -86,7 +86,7 @@ export interface TimedVisit extends Visit {
  * Each reader visits `path` every `every` ms for `ms`, while `meanwhile` runs (faults on a schedule);
  * returns every visit, in the order they were sent.
  */
-export async function keepVisiting(cluster: Cluster, readers: Client[], ms: number, meanwhile: () => Promise<void> = async () => {}, every = 400, path = '/boards/welcome'): Promise<TimedVisit[]> {
+export async function keepVisiting(cluster: Cluster, readers: Client[], ms: number, meanwhile: () => Promise<void> = async () => {}, every = 500, path = '/boards/welcome'): Promise<TimedVisit[]> {
   const where = trackDatacenters(cluster);
   const visits: TimedVisit[] = [];
   const end = cluster.clock.now() + ms;
