@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { filesFrom, findLab, ROOT, solutionFiles, starterFiles, type LabFolder } from './lab-runner/catalog.ts';
 import { MAX_TIMEOUT_MS, runLabInNode, stopRunsOnInterrupt } from './lab-runner/run-node.ts';
 import { serveInChild } from './lab-runner/serve-node.ts';
+import { jsonSummary, reportText } from '../labs/harness/report.ts';
 
 const USAGE = `Usage: npm run lab -- <topic> [--starter | --solution | --files DIR] [--step ID] [--json] [--timeout SECONDS] [--serve]
   <topic>       a lab, e.g. clones or 01-clones
@@ -111,22 +112,6 @@ if (values.serve) {
     onOutput: values.json ? undefined : (line) => (line.stream === 'error' ? process.stderr : process.stdout).write(`  │ ${line.text}\n`),
   });
 
-  if (!values.json) {
-    let firstFailure = true;
-    for (const step of result.steps) {
-      const meta = lab.lab.steps.find((s) => s.id === step.id)!;
-      process.stdout.write(`\n${step.passed ? '✓' : '✗'} ${meta.title}\n`);
-      if (step.error) process.stdout.write(`    ${step.error.split('\n').join('\n    ')}\n`);
-      for (const t of step.tests.filter((t) => !t.passed)) process.stdout.write(`    ✗ ${t.name}\n      ${(t.message ?? '').split('\n').join('\n      ')}\n`);
-      if (!step.passed && firstFailure) {
-        firstFailure = false;
-        process.stdout.write(`    Task: ${meta.task}\n    Hint: ${meta.hints[0]}\n`);
-      }
-    }
-    const passed = result.steps.filter((s) => s.passed).length;
-    process.stdout.write(`\n${passed} of ${result.steps.length} steps passed.\n`);
-  } else {
-    process.stdout.write(`${JSON.stringify({ lab: result.lab, steps: result.steps.map((s) => ({ id: s.id, passed: s.passed })) })}\n`);
-  }
+  process.stdout.write(values.json ? `${jsonSummary(result)}\n` : reportText(lab.lab, result));
   process.exit(result.steps.every((s) => s.passed) ? 0 : 1);
 }
