@@ -67,16 +67,16 @@ async function gradeKnee(name: string, server: ServerModel, slo: number, seed: n
   return { name, found, knee, ceiling, why, wrong: `${what}: you found ${rps(found as number)}; the grader's long seeded sweep puts the knee at ${rps(knee)} (accepted: ${Math.round(low * 10) / 10} to ${Math.round(high * 10) / 10})` };
 }
 
-// Three servers whose knees sit at very different shares of their ceiling (cores / work): about 62 %,
-// 64 % and 91 %. No fixed share of the ceiling lands within the accepted range of all three; only a
-// measurement does.
+// Two servers whose knees sit at very different shares of their ceiling (cores / work): about 64 % and
+// 91 %. No fixed share of the ceiling lands within the accepted range of both; only a measurement does.
+// (Smaller servers, with a ceiling near 50 requests per second, give a 5-second step too few requests
+// for a steady p99: an honest staircase then misses the knee under some seeds.)
 const SERVERS: { name: string; server: ServerModel; slo: number; seed: number }[] = [
-  { name: '2 cores, 20 to 60 ms of work per request', server: { cores: 2, work: { distribution: 'uniform', min: 20, max: 60 } }, slo: 150, seed: 11 },
   { name: '4 cores, 40 to 60 ms of work per request', server: { cores: 4, work: { distribution: 'uniform', min: 40, max: 60 } }, slo: 120, seed: 12 },
   { name: '3 cores, 30 to 50 ms of work per request', server: { cores: 3, work: { distribution: 'uniform', min: 30, max: 50 } }, slo: 300, seed: 13 },
 ];
 
-test('the knee of three servers you do not see in advance', async () => {
+test('the knee of two servers you do not see in advance', async () => {
   const graded: Graded[] = [];
   for (const { name, server, slo, seed } of SERVERS) graded.push(await gradeKnee(name, server, slo, seed));
   const wrong = graded.filter((g) => g.wrong !== undefined);
@@ -85,7 +85,7 @@ test('the knee of three servers you do not see in advance', async () => {
   const shares = graded.map((g) => (typeof g.found === 'number' ? g.found / g.ceiling : NaN));
   const percent = (v: number) => `${Math.round(100 * v)} %`;
   if (shares.every(Number.isFinite) && Math.max(...shares) <= 1.06 * Math.min(...shares) && Math.max(...shares) < 0.95) {
-    expect.fail(`on three servers whose knees sit at ${graded.map((g) => percent(g.knee / g.ceiling)).join(', ')} of their ceiling (cores / work), findKnee answered ${shares.map(percent).join(', ')}: the knee is not a fixed share of the ceiling, it moves with the cores, the spread of the work and the SLO, so measure where each server's p99 crosses the SLO. ${wrong[0]!.wrong}.`);
+    expect.fail(`on two servers whose knees sit at ${graded.map((g) => percent(g.knee / g.ceiling)).join(', ')} of their ceiling (cores / work), findKnee answered ${shares.map(percent).join(', ')}: the knee is not a fixed share of the ceiling, it moves with the cores, the spread of the work and the SLO, so measure where each server's p99 crosses the SLO. ${wrong[0]!.wrong}.`);
   }
   expect.fail(`${wrong[0]!.wrong}. ${wrong[0]!.why}`);
 });
