@@ -8,6 +8,7 @@ import type { StepResult } from '../../../labs/harness/results.ts';
 import { RuntimeError, type LabRuntime, type OutputLine } from '../../lab-runtime/runtime.ts';
 import { STORAGE_FULL_ADVICE, type LabEditsStore, type SavedLab } from '../../storage/lab-edits.ts';
 import { DEFAULT_LAB_LAYOUT, LAB_LAYOUT_LIMITS, type LabLayoutStore } from '../../storage/lab-layout.ts';
+import { ConsoleView } from './console-view.ts';
 import { h } from './dom.ts';
 import type { LabEditor } from './editor.ts';
 import type { LabFilesHost } from './lab-files.ts';
@@ -65,6 +66,8 @@ export class LabView {
   readonly #tabs: HTMLElement;
   readonly #editorHost: HTMLElement;
   readonly #output: HTMLElement;
+  /** Writes the console lines into #output, a frame's worth at a time. */
+  readonly #console: ConsoleView;
   readonly #error: HTMLElement;
   /** Up from a failed save until a save succeeds: a run does not clear it. */
   readonly #storageWarning: HTMLElement;
@@ -121,6 +124,7 @@ export class LabView {
     );
     this.#diffPanel = h('div', { class: 'lab-diff', hidden: true });
     this.#output = h('pre', { class: 'lab-output', 'data-testid': 'lab-output', role: 'log', 'aria-label': 'Console output', tabindex: '0' });
+    this.#console = new ConsoleView(this.#output);
 
     const stepList = h('ol', { class: 'lab-steps lab-steps-live' });
     for (const step of bundle.lab.steps) {
@@ -397,8 +401,7 @@ export class LabView {
   }
 
   #appendOutput(line: OutputLine): void {
-    const span = h('span', { class: line.stream === 'error' ? 'lab-output-error' : '' }, `${line.text}\n`);
-    this.#output.append(span);
+    this.#console.push(line);
   }
 
   /** Runs the graded tests (all steps, or the given ones) against the editor's current files. */
@@ -410,7 +413,7 @@ export class LabView {
     this.#switchRuntime();
     const ids = stepIds ?? this.#o.bundle.lab.steps.map((s) => s.id);
     this.#error.hidden = true;
-    this.#output.replaceChildren();
+    this.#console.clear();
     for (const id of ids) this.#setStatus(id, 'running');
     this.#runButton.disabled = true;
     this.#live.textContent = 'Running the tests…';
@@ -423,6 +426,7 @@ export class LabView {
         onStep: (step) => this.#showResult(step),
       });
       if (run.signal.aborted) return;
+      this.#console.flush();
       for (const step of result.steps) this.#showResult(step);
       const passed = result.steps.filter((s) => s.passed).length;
       const failedTitles = result.steps.filter((s) => !s.passed).map((s) => this.#o.bundle.lab.steps.find((x) => x.id === s.id)?.title);
@@ -500,7 +504,7 @@ export class LabView {
         return;
       }
       for (const [file, text] of Object.entries(this.#allFiles())) await this.#runtime.update(file, text);
-      this.#output.replaceChildren();
+      this.#console.clear();
       const running = await start.call(this.#runtime, { onOutput: (line) => this.#appendOutput(line) });
       this.#cluster = running;
       button.textContent = 'Stop the cluster';
