@@ -9,11 +9,11 @@ const HTML = 'text/html; charset=utf-8';
 /** Fingerprinted files never change under their name: any cache may keep them a year, and browsers need not ask again. */
 const ASSETS = 'public, max-age=31536000, immutable';
 /**
- * Public pages, the same for every reader: edges keep them a minute, then for two more minutes answer
- * with the stale copy while they refresh it in the background, and for a day when the origin fails.
+ * Public pages, the same for every reader: edges keep them a minute, then for 30 s more answer with
+ * the stale copy while they refresh it in the background, and for a day when the origin fails.
  * Browsers ask their edge each time (the stale window applies to them too, so it stays short).
  */
-const PAGES = 'public, max-age=0, s-maxage=60, stale-while-revalidate=120, stale-if-error=86400';
+const PAGES = 'public, max-age=0, s-maxage=60, stale-while-revalidate=30, stale-if-error=86400';
 /** A reader's own page: only their browser may keep it, and it asks the origin again before each use. */
 const PERSONAL = 'private, no-cache';
 
