@@ -7,6 +7,8 @@ const PAGES = ['/', '/products/1', '/products/2', '/products/3', '/products/4'];
 /** Readers come every 100 ms while a deploy runs, then every 5 s until its 5 minutes are up. */
 const DURING_MS = 100;
 const AFTER_MS = 5000;
+/** Longest a deploy or a rollback may take. */
+const MAX_DEPLOY_MS = MINUTE;
 
 interface Phase {
   /** "the deploy of v2", "the rollback". */
@@ -79,16 +81,18 @@ async function rollout(lab: CdnLab, phase: Phase, seen: Seen): Promise<void> {
       () => void (ended = cluster.clock.now()),
       (err) => void ((failure = err), (ended = cluster.clock.now())),
     );
+    const started = cluster.clock.now();
     for (let i = 0; ended === undefined || cluster.clock.now() < ended + CHANGE_VISIBLE_MS; i++) {
-      if (failure) break;
+      if (failure || (ended === undefined && cluster.clock.now() > started + MAX_DEPLOY_MS)) break;
       const start = cluster.clock.now();
       const region = READER_REGIONS[i % READER_REGIONS.length]!;
       const name = i % 3 === 2 ? `${region}-new-${phase.to}-${i}` : `${region}-${i % 3}`;
       checkLoad(await loadPage(lab, reader(lab, name, region), PAGES[i % PAGES.length]!), region, phase, seen);
       await cluster.clock.sleep(Math.max(0, (ended === undefined ? DURING_MS : AFTER_MS) - (cluster.clock.now() - start)));
     }
-    await work;
+    if (ended !== undefined) await work;
   });
+  expect(ended, `${phase.name} had not finished after ${MAX_DEPLOY_MS / 1000} s: its uploads take a few seconds; does it wait for something that never comes?`).toBeDefined();
   expect(failure, `${phase.name} threw: ${failure instanceof Error ? failure.message : String(failure)}`).toBeUndefined();
   await sweep(lab, phase, seen);
 }
