@@ -14,9 +14,17 @@ export const HOUR = 60 * MINUTE;
 /** A change to a public page, or a new release, must reach every reader within this long. */
 export const CHANGE_VISIBLE_MS = 5 * MINUTE;
 
+/** What each reader's browser cache last did for a URL, by `${reader} ${url}`. */
+const browserOutcomes = new WeakMap<CdnLab, Map<string, string>>();
+
 /** A fresh cluster; if the test fails, its message ends with the seed that replays the run. */
 export async function cdnLab(seed = 1): Promise<CdnLab> {
   const lab = await createCdnLab({ seed });
+  const outcomes = new Map<string, string>();
+  browserOutcomes.set(lab, outcomes);
+  lab.cluster.metrics.on((event) => {
+    if (event.type === 'cache' && !(event.node in EDGES)) outcomes.set(`${event.node} ${event.key}`, event.outcome);
+  });
   onTestFailed(({ task }) => {
     for (const error of task.result?.errors ?? []) error.message += `\n(cluster seed ${lab.cluster.seed}: the same seed replays this run exactly)`;
   });
@@ -48,7 +56,7 @@ export interface Fetched {
   release: string | undefined;
   cacheControl: string;
   vary: string;
-  /** What the edge said it did (HIT, MISS…); null when the browser's own cache answered. */
+  /** What the edge said it did (HIT, STALE, MISS…); null when the reader's browser answered from its own cache. */
   xCache: string | null;
 }
 
@@ -60,10 +68,14 @@ export interface PageLoad {
 }
 
 async function get(lab: CdnLab, who: Reader, path: string): Promise<Fetched> {
-  const res = await who.client.fetch(`http://${SITE_HOST}${path}`, { headers: { cookie: who.cookie } });
+  const url = `http://${SITE_HOST}${path}`;
+  const res = await who.client.fetch(url, { headers: { cookie: who.cookie } });
+  // The browser's own answer keeps the headers the edge sent when it was stored, x-cache included.
+  const browser = browserOutcomes.get(lab)?.get(`${who.name} ${url}`);
+  const fromBrowser = browser === 'hit' || browser === 'stale';
   const body = await res.text();
   const release = /data-release="([^"]+)"/.exec(body)?.[1] ?? /^\/\* release (\S+) \*\//.exec(body)?.[1];
-  return { url: path, status: res.status, body, release, cacheControl: res.headers.get('cache-control') ?? '(none)', vary: res.headers.get('vary') ?? '', xCache: res.headers.get('x-cache') };
+  return { url: path, status: res.status, body, release, cacheControl: res.headers.get('cache-control') ?? '(none)', vary: res.headers.get('vary') ?? '', xCache: fromBrowser ? null : res.headers.get('x-cache') };
 }
 
 /** Loads `path` as `who`: the HTML, then (as a browser does, all at once) every /assets/ file it names. */
