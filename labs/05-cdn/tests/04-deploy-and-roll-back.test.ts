@@ -4,9 +4,9 @@ import { BUILDS, type SiteAdmin } from '../starter/site.ts';
 import { CHANGE_VISIBLE_MS, EDGES, MINUTE, READER_REGIONS, cdnLab, loadPage, nearestEdge, originRequests, reader, type CdnLab, type PageLoad } from './helpers.ts';
 
 const PAGES = ['/', '/products/1', '/products/2'];
-/** Readers come every 150 ms while a deploy runs, then every 20 s until its 5 minutes are up. */
+/** Readers come every 150 ms while a deploy runs, then every 30 s until its 5 minutes are up. */
 const DURING_MS = 150;
-const AFTER_MS = 20_000;
+const AFTER_MS = 30_000;
 /** Longest a deploy or a rollback may take. */
 const MAX_DEPLOY_MS = MINUTE;
 
