@@ -36,7 +36,7 @@ test('tracking parameters do not split the cache: edges hit at least 95 % of ass
   // A normal day first: every region reads the home page, so the edges hold the site's files.
   for (const region of READER_REGIONS) await loadPage(lab, reader(lab, `${region}-regular`, region), '/');
   const end = lab.cluster.clock.now() + 3 * MINUTE;
-  // Three minutes of a campaign: every 2 seconds, a new reader follows a tracked link, or opens the
+  // Three minutes of a campaign: every 2.5 seconds, a new reader follows a tracked link, or opens the
   // newsletter, whose logo carries the recipient's tracking parameters.
   for (let i = 0; lab.cluster.clock.now() < end; i++) {
     const region = READER_REGIONS[i % READER_REGIONS.length]!;
@@ -51,7 +51,7 @@ test('tracking parameters do not split the cache: edges hit at least 95 % of ass
       const logo = lab.site.live().assets['logo.svg']!;
       assets.push(await fetchAs(lab, who, `${logo}?utm_source=newsletter&utm_medium=email&mc_eid=${id()}`));
     }
-    await lab.cluster.sleep(Math.max(0, 2000 - (lab.cluster.clock.now() - start)));
+    await lab.cluster.sleep(Math.max(0, 2500 - (lab.cluster.clock.now() - start)));
   }
   const hits = assets.filter(hit).length;
   const tracking = trackingInKeys(edges.keys);
