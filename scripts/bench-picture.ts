@@ -5,7 +5,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import type { Browser, Page, Response } from '@playwright/test';
-import { openLabOnWorker } from '../tests/support/lab-page.ts';
+import { openLabOnWorker, watchLongTasks } from '../tests/support/lab-page.ts';
 
 /**
  * Responses received while `action` runs that really came over the network (a Worker started again
@@ -58,20 +58,14 @@ export async function benchPicture(browser: Browser, siteUrl: string, streamMs =
       await page.waitForFunction(() => /running/.test(document.querySelector('[data-testid="playground-status"]')?.textContent ?? ''), null, { timeout: 30_000 });
       await page.waitForLoadState('networkidle');
     });
-    await page.evaluate(() => {
-      const w = window as unknown as { __longest: number };
-      w.__longest = 0;
-      new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) w.__longest = Math.max(w.__longest, e.duration);
-      }).observe({ type: 'longtask' });
-    });
+    const longest = await watchLongTasks(page);
     await root.getByTestId('playground-rate').fill('200');
     await root.getByTestId('playground-send').click();
     await page.waitForTimeout(streamMs / 2);
     await root.getByTestId('playground-node').selectOption('app-2');
     await root.getByTestId('playground-kill').click();
     await page.waitForTimeout(streamMs / 2);
-    const longestTask = await page.evaluate(() => (window as unknown as { __longest: number }).__longest);
+    const longestTask = await longest();
     return { bytes: Object.values(files).reduce((a, b) => a + b, 0), files, longestTask, streamedMs: streamMs };
   } finally {
     await page.close();

@@ -1,6 +1,6 @@
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { applySolution, openFreshLab as openLab, replaceEditorText } from '../support/lab-page.ts';
+import { applySolution, openFreshLab as openLab, replaceEditorText, watchLongTasks } from '../support/lab-page.ts';
 
 /**
  * The playground and the live picture of the reader's cluster, on the Worker runtime: traffic, a
@@ -28,26 +28,15 @@ async function waitForClusterTime(root: Locator, seconds: number): Promise<void>
 
 const failedSoFar = async (root: Locator) => Number(await root.getByTestId('playground-summary').getAttribute('data-failed'));
 
-/** Starts recording long tasks of the main thread; returns a function that reads the longest. */
-async function watchLongTasks(page: Page): Promise<() => Promise<number>> {
-  await page.evaluate(() => {
-    const w = window as unknown as { __longest: number };
-    w.__longest = 0;
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) w.__longest = Math.max(w.__longest, e.duration);
-    }).observe({ type: 'longtask' });
-  });
-  return () => page.evaluate(() => (window as unknown as { __longest: number }).__longest);
-}
-
 test('Clones: traffic, kill app-2 → drawn down and errors without retries; the solution, replayed, has none', async ({ page }) => {
   test.setTimeout(120_000);
   const root = await openLab(page, '01-clones');
   await replaceEditorText(page, root, 'balancer.ts', ROUND_ROBIN);
   await root.getByTestId('playground-open').click();
-  const longest = await watchLongTasks(page);
   await root.getByTestId('playground-start').click();
   await expect(root.getByTestId('playground-status')).toContainText('running');
+  // From here frames stream (the editor's own work on the pasted code is over by now).
+  const longest = await watchLongTasks(page);
   await root.getByTestId('playground-rate').fill('60');
   await root.getByTestId('playground-send').click();
   await waitForClusterTime(root, 2);
@@ -158,4 +147,24 @@ test('a chapter page loads nothing of the playground, and opening a lab loads it
   await root.getByTestId('playground-open').click();
   await expect(root.getByTestId('playground-start')).toBeVisible();
   expect(scripts.slice(before).some((s) => /playground-view/.test(s))).toBe(true);
+});
+
+test('a handler that never returns stops the playground within seconds with a plain message; the page stays usable', async ({ page }) => {
+  test.setTimeout(90_000);
+  const root = await openLab(page, '01-clones');
+  await replaceEditorText(page, root, 'balancer.ts', ROUND_ROBIN.replace('return async (req) =>', 'return async (req) => { while (true) {} };\n  return async (req) =>'));
+  await root.getByTestId('playground-open').click();
+  await root.getByTestId('playground-start').click();
+  await expect(root.getByTestId('playground-status')).toContainText('running');
+  await root.getByTestId('playground-send').click();
+  const sent = Date.now();
+  await expect(root.getByTestId('playground-status')).toContainText('loop that never ends', { timeout: 10_000 });
+  expect(Date.now() - sent).toBeLessThan(7_000);
+  await expect(root.getByTestId('playground-start')).toHaveText('Start your cluster');
+  // The fixed code starts in a fresh Worker, and the editor kept every keystroke.
+  await replaceEditorText(page, root, 'balancer.ts', ROUND_ROBIN);
+  await root.getByTestId('playground-start').click();
+  await expect(root.getByTestId('playground-status')).toContainText('running');
+  await root.getByTestId('playground-send').click();
+  await expect(root.locator('[data-testid="picture-table"] tr[data-node="lb"]')).toContainText(/[1-9]\d* req\/s/, { timeout: 15_000 });
 });

@@ -28,6 +28,18 @@ export async function replaceEditorText(page: Page, root: Locator, file: string,
   await page.keyboard.insertText(text);
 }
 
+/** Starts recording the page's long main-thread tasks; returns a function that reads the longest so far, in ms. */
+export async function watchLongTasks(page: Page): Promise<() => Promise<number>> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __longestTask: number };
+    w.__longestTask = 0;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) w.__longestTask = Math.max(w.__longestTask, e.duration);
+    }).observe({ type: 'longtask' });
+  });
+  return () => page.evaluate(() => (window as unknown as { __longestTask: number }).__longestTask);
+}
+
 /** Reveals the solution and applies it to the editable files. */
 export async function applySolution(root: Locator): Promise<void> {
   await root.getByTestId('lab-reveal').click();

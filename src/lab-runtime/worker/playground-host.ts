@@ -6,7 +6,7 @@
  * without touching a test run.
  */
 import { buildCluster } from '../playground/build-cluster.ts';
-import { FRAMES_PER_SECOND, type FromPlayground, type ToPlayground } from '../playground/protocol.ts';
+import { FRAMES_PER_SECOND, type Act, type FromPlayground, type ToPlayground } from '../playground/protocol.ts';
 import { PlaygroundSession } from '../playground/session.ts';
 import { configureKit, loadKit, loadWasm } from './kit-assets.ts';
 
@@ -15,6 +15,8 @@ const TICK_MS = 1000 / FRAMES_PER_SECOND;
 
 let run = 0;
 let session: PlaygroundSession | undefined;
+/** Acts that came while the cluster was still being built: applied as soon as it runs. */
+let early: Act[] = [];
 /** Virtual ms per wall second. */
 let speed = 1000;
 let ticking = false;
@@ -49,6 +51,7 @@ function stop(): void {
 
 async function start(message: Extract<ToPlayground, { type: 'start' }>): Promise<void> {
   stop();
+  early = [];
   const id = message.run;
   run = id;
   try {
@@ -69,6 +72,7 @@ async function start(message: Extract<ToPlayground, { type: 'start' }>): Promise
     });
     const regions = [...new Set(built.nodeNames.map((n) => built.regionOf(n)).filter((r): r is string => r !== undefined))];
     post({ type: 'started', run: id, nodes: built.nodeNames, regions, entry, seed: message.seed });
+    for (const act of early.splice(0)) session.act(act);
     await tick(0);
     // Paused (speed 0): no ticks, so the picture keeps the last figures; `step` moves on.
     timer = setInterval(() => speed > 0 && void tick((speed * TICK_MS) / 1000), TICK_MS);
@@ -89,7 +93,8 @@ export function playgroundMessage(message: ToPlayground, send: (message: FromPla
       return void start(message);
     case 'act':
       try {
-        session?.act(message.act);
+        if (session) session.act(message.act);
+        else early.push(message.act);
       } catch (err) {
         post({ type: 'failed', run, message: err instanceof Error ? err.message : String(err) });
       }

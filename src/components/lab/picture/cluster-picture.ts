@@ -6,7 +6,7 @@
  */
 import type { Frame, NodeFigures } from '../../../lab-runtime/playground/protocol.ts';
 import { detailLine, roleWords, stateTag, stateWords, trafficLine } from './figures-text.ts';
-import { BOX, layoutCluster, type Layout } from './layout.ts';
+import { BOX, layoutCluster, type Layout, type Orientation } from './layout.ts';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -40,17 +40,18 @@ export class ClusterPicture {
     this.#entry = entry;
     this.element = svg('svg', { class: 'pic', role: 'img', 'aria-label': label, 'data-testid': 'picture-svg' });
     const defs = svg('defs');
-    const arrow = svg('marker', { id: 'pic-arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 6, markerHeight: 6, orient: 'auto-start-reverse' });
+    const arrow = svg('marker', { id: 'pic-arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerUnits: 'userSpaceOnUse', markerWidth: 10, markerHeight: 10, orient: 'auto-start-reverse' });
     arrow.append(svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', class: 'pic-arrow' }));
     defs.append(arrow);
     this.element.append(defs, this.#bands, this.#links, this.#nodes);
   }
 
-  draw(frame: Pick<Frame, 'nodes' | 'clients' | 'links'>): void {
-    const key = JSON.stringify([frame.nodes.map((n) => [n.name, n.region]), frame.clients, frame.links.map((l) => `${l.from}>${l.to}`)]);
+  /** Draws `frame`; `orientation` follows the room the picture has (down in a narrow column). */
+  draw(frame: Pick<Frame, 'nodes' | 'clients' | 'links'>, orientation: Orientation = 'across'): void {
+    const key = JSON.stringify([orientation, frame.nodes.map((n) => [n.name, n.region]), frame.clients, frame.links.map((l) => `${l.from}>${l.to}`)]);
     if (key !== this.#layoutKey || !this.#layout) {
       this.#layoutKey = key;
-      this.#layout = layoutCluster({ nodes: frame.nodes, clients: frame.clients, links: frame.links, entry: this.#entry });
+      this.#layout = layoutCluster({ nodes: frame.nodes, clients: frame.clients, links: frame.links, entry: this.#entry }, orientation);
       this.#relayout(this.#layout, frame);
     }
     const layout = this.#layout;
@@ -67,7 +68,9 @@ export class ClusterPicture {
     this.#bands.replaceChildren(
       ...layout.bands.filter((b) => b.region !== '').map((b) => {
         const g = svg('g', { class: 'pic-band' });
-        g.append(svg('rect', { x: 2, y: b.y, width: layout.width - 4, height: b.height, rx: 6 }), svg('text', { x: 10, y: b.y + 15, class: 'pic-band-label' }, `region ${b.region}`));
+        const across = layout.orientation === 'across';
+        const rect = across ? { x: 2, y: b.y, width: layout.width - 4, height: b.size } : { x: b.x, y: 2, width: b.size, height: layout.height - 4 };
+        g.append(svg('rect', { ...rect, rx: 6 }), svg('text', { x: rect.x + 8, y: rect.y + 15, class: 'pic-band-label' }, `region ${b.region}`));
         return g;
       }),
     );
@@ -115,13 +118,7 @@ export class ClusterPicture {
       const a = layout.boxes.get(l.from);
       const b = layout.boxes.get(l.to);
       if (!a || !b) continue;
-      const forward = b.x > a.x;
-      const x1 = forward ? a.x + BOX.width : a.x + BOX.width / 2;
-      const y1 = forward ? a.y + BOX.height / 2 : a.y + BOX.height;
-      const x2 = forward ? b.x : b.x + BOX.width / 2;
-      const y2 = forward ? b.y + BOX.height / 2 : b.y;
-      const mid = (x1 + x2) / 2;
-      const d = forward ? `M ${x1} ${y1} C ${mid} ${y1}, ${mid} ${y2}, ${x2} ${y2}` : `M ${x1} ${y1} L ${x2} ${y2}`;
+      const d = linkPath(a, b, layout.orientation);
       const width = l.calls > 0 ? Math.min(6, 1 + Math.log2(1 + l.calls)) : 1;
       const cls = ['pic-link', l.calls > 0 ? 'pic-link-active' : 'pic-link-idle', l.failures > 0 ? 'pic-link-failing' : ''].filter(Boolean).join(' ');
       const path = svg('path', { d, class: cls, 'stroke-width': width.toFixed(1), 'marker-end': 'url(#pic-arrow)', 'data-from': l.from, 'data-to': l.to });
@@ -130,4 +127,24 @@ export class ClusterPicture {
     }
     this.#links.replaceChildren(...lines);
   }
+}
+
+/** A link from box `a` to box `b`: a curve from one column to the next, a straight line within one. */
+function linkPath(a: { x: number; y: number }, b: { x: number; y: number }, orientation: Orientation): string {
+  if (orientation === 'across' && b.x > a.x) {
+    const [x1, y1, x2, y2] = [a.x + BOX.width, a.y + BOX.height / 2, b.x, b.y + BOX.height / 2];
+    const mid = (x1 + x2) / 2;
+    return `M ${x1} ${y1} C ${mid} ${y1}, ${mid} ${y2}, ${x2} ${y2}`;
+  }
+  if (orientation === 'down' && b.y > a.y) {
+    const [x1, y1, x2, y2] = [a.x + BOX.width / 2, a.y + BOX.height, b.x + BOX.width / 2, b.y];
+    const mid = (y1 + y2) / 2;
+    return `M ${x1} ${y1} C ${x1} ${mid}, ${x2} ${mid}, ${x2} ${y2}`;
+  }
+  // Within a column (or backwards): edge to edge, the short way.
+  const below = b.y > a.y;
+  const right = b.x > a.x;
+  const [x1, y1] = orientation === 'across' ? [a.x + BOX.width / 2, below ? a.y + BOX.height : a.y] : [right ? a.x + BOX.width : a.x, a.y + BOX.height / 2];
+  const [x2, y2] = orientation === 'across' ? [b.x + BOX.width / 2, below ? b.y : b.y + BOX.height] : [right ? b.x : b.x + BOX.width, b.y + BOX.height / 2];
+  return `M ${x1} ${y1} L ${x2} ${y2}`;
 }

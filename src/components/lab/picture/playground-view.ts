@@ -25,6 +25,8 @@ const SPEEDS = [
   { label: '10×', perSecond: 10_000 },
 ] as const;
 const STEP_MS = 100;
+/** Narrower than this, the picture runs top to bottom. */
+const NARROW_PX = 640;
 const MAX_RATE = 2000;
 const MAX_LOG_LINES = 200;
 
@@ -65,6 +67,7 @@ export class PlaygroundView {
   readonly #controls: HTMLElement;
   readonly #summary = h('p', { class: 'pg-summary', 'data-testid': 'playground-summary' }, 'No traffic yet.');
   readonly #log = h('ol', { class: 'pg-log', 'data-testid': 'playground-log' });
+  readonly #figure: HTMLElement;
   // State
   #running = false;
   #speed = 1000;
@@ -159,6 +162,8 @@ export class PlaygroundView {
     );
     this.#controls = h('div', { class: 'pg-controls', hidden: true }, traffic, faults);
 
+    // Focusable: on a narrow column the picture scrolls sideways, and keyboard users must reach it too.
+    this.#figure = h('figure', { class: 'pg-figure', tabindex: '0', 'aria-label': 'The cluster (scrolls sideways when the column is narrow)' }, this.#picture.element);
     const chartHost = h('div', { class: 'pg-chart', 'data-testid': 'playground-chart', role: 'img', 'aria-label': 'Chart of answered and failed requests per second and latency over cluster time; the latest figures are written below it.' });
     this.#chart = new TrafficChart(chartHost);
     this.element = h(
@@ -175,8 +180,7 @@ export class PlaygroundView {
       ),
       this.#status,
       this.#controls,
-      // Focusable: on a narrow column the picture scrolls sideways, and keyboard users must reach it too.
-      h('figure', { class: 'pg-figure', tabindex: '0', 'aria-label': 'The cluster (scrolls sideways when the column is narrow)' }, this.#picture.element),
+      this.#figure,
       chartHost,
       this.#summary,
       h('details', { class: 'pg-details', 'data-testid': 'picture-table-details' }, h('summary', {}, 'The cluster as a table'), this.#table.element),
@@ -223,7 +227,7 @@ export class PlaygroundView {
   #setRunning(running: boolean): void {
     this.#running = running;
     this.#start.textContent = running ? 'Stop' : 'Start your cluster';
-    this.#controls.hidden = !running;
+    if (!running) this.#controls.hidden = true;
     this.#step.disabled = !running || this.#speed !== 0;
     this.#rerun.disabled = running || this.#toReplay.length === 0;
   }
@@ -243,6 +247,7 @@ export class PlaygroundView {
     this.#linkTo.replaceChildren(...options(info.nodes));
     this.#region.replaceChildren(...options(info.regions));
     this.#regionControls.hidden = info.regions.length === 0;
+    this.#controls.hidden = false;
     this.#status.textContent = `Your cluster is running (seed ${info.seed}). Send traffic, then break something.`;
     this.#scheduleDraw();
   }
@@ -299,7 +304,7 @@ export class PlaygroundView {
     if (frame && this.#dirty) {
       this.#dirty = false;
       delete this.#status.dataset.error;
-      this.#picture.draw(frame);
+      this.#picture.draw(frame, this.#figure.clientWidth < NARROW_PX ? 'down' : 'across');
       this.#table.update(frame.nodes);
       this.#announcer.see(frame.nodes);
       this.#showClock(frame.now);
