@@ -115,12 +115,12 @@ test('with auto and StackBlitz never answering, the first results come within th
   // Alternate the two and compare medians: one sample each is at the mercy of a busy machine.
   const times = { worker: [] as number[], auto: [] as number[] };
   let last!: Awaited<ReturnType<typeof openAndRun>>;
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
     times.worker.push((await openAndRun('worker')).ms);
     last = await openAndRun('auto');
     times.auto.push(last.ms);
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[2]!;
   console.log(`open + first run (ms): worker ${times.worker.join(', ')}; auto with StackBlitz hanging ${times.auto.join(', ')}`);
   expect(median(times.auto)).toBeLessThanOrEqual(median(times.worker) + 1_000);
   await expect.poll(() => hung.length, { message: 'auto tries to reach StackBlitz in the background' }).toBeGreaterThan(0);

@@ -12,6 +12,8 @@ export interface Databases {
   primaryKey: string;
   /** The shards of the users directory: each holds some of the users, none all. */
   shards: string[];
+  /** Databases ready to join the users directory, empty until a resharding moves users onto them. */
+  spareShards: string[];
 }
 
 /** What a logged-in user's session holds, stored in kv under session:<sid>. */
@@ -43,6 +45,17 @@ interface Account {
 }
 
 const SESSION_TTL_S = 24 * 60 * 60;
+
+/** Where the users directory is: its shards, and during a resharding the shards users are moving to. */
+interface ShardMap {
+  shards: string[];
+  next?: string[];
+}
+
+/** The key in kv of the shard map every clone reads; unset, the directory is on databases.shards. */
+const SHARD_MAP_KEY = 'users:shard-map';
+/** How long a request that read the shard map may still act on it: requests finish well within this. */
+const MAP_SETTLE_MS = 1000;
 
 /** A request the service refuses: answered with `status` and `{ error }`. */
 class Refused extends Error {
@@ -103,6 +116,38 @@ export function createApp(ctx: NodeContext, databases: Databases): Handler {
     const { amount } = (await req.json()) as { amount?: unknown };
     if (typeof amount !== 'number' || !Number.isInteger(amount) || amount <= 0) throw new Refused(400, 'amount must be a positive whole number');
     return amount;
+  }
+
+  /** The shard map every clone reads: where users are, and while they move, where they are going. */
+  async function shardMap(): Promise<ShardMap> {
+    const stored = await ctx.kv.get(SHARD_MAP_KEY);
+    return stored ? (JSON.parse(stored) as ShardMap) : { shards: databases.shards };
+  }
+
+  /**
+   * Moves the users whose owner changes under `next`: new users are written under both maps, the
+   * moving users are copied, and only then do reads switch to `next`; the old copies go last.
+   */
+  async function reshard(next: string[]): Promise<{ shards: string[]; moved: number }> {
+    const { shards } = await shardMap();
+    await ctx.kv.set(SHARD_MAP_KEY, JSON.stringify({ shards, next } satisfies ShardMap));
+    // Sign-ups that read the map before it changed finish before the copy looks at their shard.
+    await ctx.sleep(MAP_SETTLE_MS);
+    let moved = 0;
+    for (const shard of shards) {
+      const leaving = (await ctx.database(shard).query<User>('SELECT id, name, score FROM users')).filter((u) => shardFor(u.id, next) !== shard);
+      for (const u of leaving) await ctx.database(shardFor(u.id, next)).run('INSERT OR REPLACE INTO users (id, name, score) VALUES (?, ?, ?)', [u.id, u.name, u.score]);
+      moved += leaving.length;
+    }
+    // Every moving user is on its new shard: reads may switch.
+    await ctx.kv.set(SHARD_MAP_KEY, JSON.stringify({ shards: next } satisfies ShardMap));
+    await ctx.sleep(MAP_SETTLE_MS);
+    // Then the copies left behind go, including those of users who signed up during the move.
+    for (const shard of shards) {
+      const left = (await ctx.database(shard).query<{ id: number }>('SELECT id FROM users')).map((u) => u.id).filter((id) => shardFor(id, next) !== shard);
+      if (left.length > 0) await ctx.database(shard).run(`DELETE FROM users WHERE id IN (${left.map(() => '?').join(', ')})`, left);
+    }
+    return { shards: next, moved };
   }
 
   /** The primary as the failover monitor last recorded it; the configured one until a failover. */
@@ -193,23 +238,37 @@ export function createApp(ctx: NodeContext, databases: Databases): Handler {
       const { name, score } = (await req.json()) as { name?: string; score?: number };
       if (!name || typeof score !== 'number') throw new Refused(400, 'name and score are required');
       const id = await ctx.kv.incr('users:next-id');
-      const shard = shardFor(id, databases.shards);
-      await ctx.database(shard).run('INSERT INTO users (id, name, score) VALUES (?, ?, ?)', [id, name, score]);
-      return Response.json({ id, shard });
+      const map = await shardMap();
+      const shard = shardFor(id, map.shards);
+      // While users move, a new user goes to its owner under both maps, so reads find it before and after the switch.
+      const owners = new Set([shard, ...(map.next ? [shardFor(id, map.next)] : [])]);
+      await Promise.all([...owners].map((owner) => ctx.database(owner).run('INSERT OR REPLACE INTO users (id, name, score) VALUES (?, ?, ?)', [id, name, score])));
+      return Response.json({ id, shard: map.next ? shardFor(id, map.next) : shard });
     }
 
     // The n users with the highest scores: the top n of every shard, merged and sorted again.
     if (req.method === 'GET' && pathname === '/users/top') {
       const n = Number(url.searchParams.get('n') ?? 10);
-      const perShard = await Promise.all(databases.shards.map((shard) => ctx.database(shard).query<User>('SELECT id, name, score FROM users ORDER BY score DESC, id LIMIT ?', [n])));
-      const top = perShard.flat().sort((a, b) => b.score - a.score || a.id - b.id);
+      const { shards } = await shardMap();
+      const perShard = await Promise.all(shards.map((shard) => ctx.database(shard).query<User>('SELECT id, name, score FROM users ORDER BY score DESC, id LIMIT ?', [n])));
+      // A user moved a moment ago may still be on its old shard too: keep each id once.
+      const unique = [...new Map(perShard.flat().map((u) => [u.id, u])).values()];
+      const top = unique.sort((a, b) => b.score - a.score || a.id - b.id);
       return Response.json(top.slice(0, n));
+    }
+
+    // Resharding: users move to their owners under the new list while every read still finds them.
+    if (req.method === 'POST' && pathname === '/admin/shards') {
+      const { shards: next } = (await req.json()) as { shards?: string[] };
+      if (!Array.isArray(next) || next.length === 0) throw new Refused(400, 'shards must be a list of databases');
+      return Response.json(await reshard(next));
     }
 
     // One user by id: only the shard that holds them is asked.
     if (req.method === 'GET' && pathname.startsWith('/users/')) {
       const id = Number(pathname.slice('/users/'.length));
-      const [user] = await ctx.database(shardFor(id, databases.shards)).query<User>('SELECT id, name, score FROM users WHERE id = ?', [id]);
+      const { shards } = await shardMap();
+      const [user] = await ctx.database(shardFor(id, shards)).query<User>('SELECT id, name, score FROM users WHERE id = ?', [id]);
       if (!user) throw new Refused(404, `no user ${id}`);
       return Response.json(user);
     }
