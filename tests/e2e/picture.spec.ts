@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { applySolution, openFreshLab as openLab, replaceEditorText, watchLongTasks } from '../support/lab-page.ts';
@@ -168,3 +169,20 @@ test('a handler that never returns stops the playground within seconds with a pl
   await root.getByTestId('playground-send').click();
   await expect(root.locator('[data-testid="picture-table"] tr[data-node="lb"]')).toContainText(/[1-9]\d* req\/s/, { timeout: 15_000 });
 });
+
+const OTHER_LABS = readdirSync(new URL('../../labs/', import.meta.url)).filter((d) => /^\d\d-/.test(d) && !['01-clones', '03-caching'].includes(d));
+
+for (const lab of OTHER_LABS) {
+  test(`${lab}: the starter runs in the playground and every node of its cluster is drawn`, async ({ page }) => {
+    const root = await openLab(page, lab);
+    await root.getByTestId('playground-open').click();
+    await root.getByTestId('playground-start').click();
+    await expect(root.getByTestId('playground-status')).toContainText('running', { timeout: 20_000 });
+    await root.getByTestId('playground-send').click();
+    await waitForClusterTime(root, 2);
+    const nodes = await root.getByTestId('playground-node').locator('option').allTextContents();
+    expect(nodes.length).toBeGreaterThan(0);
+    for (const node of nodes) await expect(root.locator(`[data-testid="picture-svg"] [data-node="${node}"]`)).toHaveCount(1);
+    await expect(root.locator('[data-testid="picture-table"] tbody tr')).toHaveCount(nodes.length);
+  });
+}
