@@ -112,7 +112,11 @@ export class PlaygroundClient {
   }
 
   step(ms: number): void {
-    if (this.#running) this.#post({ type: 'step', ms });
+    if (!this.#running) return;
+    this.#post({ type: 'step', ms });
+    // Paused, but this step must end too: its frame clears the watch.
+    clearTimeout(this.#stall);
+    this.#stall = setTimeout(() => this.#fail(STALLED_MESSAGE), STALL_MS);
   }
 
   stop(): void {

@@ -15,8 +15,11 @@ export type Fault =
   | { op: 'region-down' | 'region-up'; region: string }
   | { op: 'skew'; node: string; offset: number };
 
-/** Requests per second from outside the cluster: steady, or a ramp over `over` ms of cluster time. */
-export type Traffic = { rate: number; path: string } | { from: number; to: number; over: number; path: string };
+/**
+ * Requests per second from outside the cluster: steady, or a ramp over `over` ms of cluster time;
+ * from a client in `region` when given (its requests carry that region's latency), else the anonymous client.
+ */
+export type Traffic = ({ rate: number } | { from: number; to: number; over: number }) & { path: string; region?: string };
 
 /** Something the reader does to the running cluster. */
 export type Act = { type: 'traffic'; traffic: Traffic } | { type: 'fault'; fault: Fault };

@@ -119,7 +119,7 @@ export class PlaygroundSession {
     if (from <= 0 && to <= 0) return;
     const target = (): string => `http://${this.#o.entry}${expandPath(traffic.path, this.#sent++)}`;
     this.#cluster
-      .load({ target, rate: from === to ? from : { from, to }, duration: SLICE_MS, interval: SLICE_MS })
+      .load({ target, rate: from === to ? from : { from, to }, duration: SLICE_MS, interval: SLICE_MS, ...this.#sender(traffic) })
       .catch((err: unknown) => this.#end(`The traffic stopped: ${err instanceof Error ? err.message : String(err)}`));
   }
 
@@ -149,8 +149,17 @@ export class PlaygroundSession {
     const target = (): string => `http://${this.#o.entry}${expandPath(traffic.path, this.#sent++)}`;
     // Outside a drive: started from a timer at this instant, so it joins the next advance.
     this.#cluster.clock.setTimeout(() => {
-      this.#cluster.load({ target, rate, duration: rest, interval: rest }).catch(() => {});
+      this.#cluster.load({ target, rate, duration: rest, interval: rest, ...this.#sender(traffic) }).catch(() => {});
     }, 0);
+  }
+
+  /** Who sends `traffic`: a client of its region (made on first use), or the anonymous client. */
+  #sender(traffic: Traffic): { clients?: string[] } {
+    if (traffic.region === undefined) return {};
+    const name = `client-${traffic.region}`;
+    this.#cluster.client(name, { region: traffic.region });
+    this.#clientNames.add(name);
+    return { clients: [name] };
   }
 
   #fault(fault: Fault): void {

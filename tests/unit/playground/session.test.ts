@@ -111,3 +111,23 @@ test('paths with a range cycle through it; frames are cut to stay bounded', () =
   expect(JSON.stringify(cut).length).toBeLessThanOrEqual(MAX_FRAME_BYTES);
   expect(cut.links.length).toBeGreaterThan(0);
 });
+
+test('traffic from a region comes from a client placed there, and carries that region’s latency', async () => {
+  const { Cluster } = await import('../../../labs/kit/cluster.ts');
+  const cluster = new Cluster({ seed: 3 });
+  cluster.addNode('app', () => async () => new Response('hello'));
+  cluster.place('us-east', 'app');
+  const frames: Frame[] = [];
+  const s = new PlaygroundSession(cluster, { run: 1, entry: 'app', post: (f) => frames.push(f) });
+  s.act({ type: 'traffic', traffic: { rate: 20, path: '/', region: 'eu-west' } });
+  await runUntil(s, 2000);
+  s.stop();
+  const last = frames.at(-1)!;
+  expect(last.clients).toContainEqual({ name: 'client-eu-west', region: 'eu-west' });
+  expect(last.links.some((l) => l.from === 'client-eu-west' && l.to === 'app')).toBe(true);
+  const points = frames.flatMap((f) => f.points);
+  expect(points.reduce((n, p) => n + p.completed, 0)).toBeGreaterThan(20);
+  expect(points.reduce((n, p) => n + p.failed, 0)).toBe(0);
+  // A transatlantic round trip, not the 0 ms of a client beside the server.
+  expect(points.at(-1)!.p50).toBeGreaterThan(50);
+});

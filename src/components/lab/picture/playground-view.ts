@@ -63,6 +63,8 @@ export class PlaygroundView {
   readonly #node = h('select', { 'data-testid': 'playground-node' });
   readonly #linkTo = h('select', { 'data-testid': 'playground-link-to' });
   readonly #region = h('select', { 'data-testid': 'playground-region' });
+  readonly #trafficFrom = h('select', { 'data-testid': 'playground-traffic-region' });
+  readonly #trafficFromLabel: HTMLElement;
   readonly #regionControls: HTMLElement;
   readonly #controls: HTMLElement;
   readonly #summary = h('p', { class: 'pg-summary', 'data-testid': 'playground-summary' }, 'No traffic yet.');
@@ -113,6 +115,7 @@ export class PlaygroundView {
       h('legend', {}, 'Traffic from outside'),
       h('label', { for: id('rate') }, 'Requests per second '), this.#rate,
       h('label', { for: id('path') }, ' to ', h('code', {}, `http://${entry}`)), this.#path,
+      (this.#trafficFromLabel = h('span', { hidden: true }, ' ', h('label', { for: id('traffic-region') }, 'from '), this.#trafficFrom)),
       h('br'),
       h('label', { for: id('ramp-to') }, 'Ramp to (optional) '), this.#rampTo,
       h('label', { for: id('ramp-over') }, ' req/s over '), this.#rampOver, ' s ',
@@ -132,6 +135,7 @@ export class PlaygroundView {
       h('button', { type: 'button', onclick: () => this.#act({ type: 'fault', fault: { op: 'region-up', region: this.#region.value } }) }, 'Bring it back'),
     );
     this.#region.id = id('region');
+    this.#trafficFrom.id = id('traffic-region');
     this.#node.id = id('node');
     this.#linkTo.id = id('link-to');
     const faults = h(
@@ -247,6 +251,8 @@ export class PlaygroundView {
     this.#linkTo.replaceChildren(...options(info.nodes));
     this.#region.replaceChildren(...options(info.regions));
     this.#regionControls.hidden = info.regions.length === 0;
+    this.#trafficFrom.replaceChildren(h('option', { value: '' }, 'no region'), ...info.regions.map((r) => h('option', { value: r }, `a client in ${r}`)));
+    this.#trafficFromLabel.hidden = info.regions.length === 0;
     this.#controls.hidden = false;
     this.#status.textContent = `Your cluster is running (seed ${info.seed}). Send traffic, then break something.`;
     this.#scheduleDraw();
@@ -261,7 +267,8 @@ export class PlaygroundView {
     const path = this.#path.value.startsWith('/') ? this.#path.value : `/${this.#path.value}`;
     const rampTo = this.#rampTo.value === '' ? undefined : clamp(Number(this.#rampTo.value), 0, MAX_RATE);
     const over = clamp(Number(this.#rampOver.value), 1, 600) * 1000;
-    this.#act({ type: 'traffic', traffic: rampTo === undefined ? { rate, path } : { from: rate, to: rampTo, over, path } });
+    const region = this.#trafficFrom.value || undefined;
+    this.#act({ type: 'traffic', traffic: { ...(rampTo === undefined ? { rate } : { from: rate, to: rampTo, over }), path, ...(region ? { region } : {}) } });
   }
 
   #frame(frame: Frame): void {
