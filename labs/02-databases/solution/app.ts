@@ -1,4 +1,4 @@
-import { getCookie, type Handler, type NodeContext, type SqlClient } from '@scale-lab/kit';
+import { getCookie, type Handler, type NodeContext, type SqlClient, type SqlValue } from '@scale-lab/kit';
 import { shardFor } from './shards.ts';
 
 
@@ -57,6 +57,39 @@ const SHARD_MAP_KEY = 'users:shard-map';
 /** How long a request that read the shard map may still act on it: requests finish well within this. */
 const MAP_SETTLE_MS = 1000;
 
+/**
+ * Connections each app server may hold on the primary at once: three servers × 4 = 12 of its 16,
+ * the rest left for the failover monitor and db-admin.
+ */
+const PRIMARY_POOL_SIZE = 4;
+
+/** A connection pool: at most `size` calls hold a connection at once; the others wait their turn, in order. */
+function connectionPool(size: number): <T>(work: () => Promise<T>) => Promise<T> {
+  let free = size;
+  const waiting: (() => void)[] = [];
+  return async (work) => {
+    if (free > 0) free--;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      // The connection goes back however the work ended, a refusal thrown inside a transaction included.
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    }
+  };
+}
+
+/** `db`, with each statement and each transaction holding one of the pool's connections while it runs. */
+function pooled(db: SqlClient, use: <T>(work: () => Promise<T>) => Promise<T>): SqlClient {
+  return {
+    query: <T>(sql: string, params?: SqlValue[]) => use(() => db.query<T>(sql, params)),
+    run: (sql, params) => use(() => db.run(sql, params)),
+    transaction: (work) => use(() => db.transaction(work)),
+  };
+}
+
 /** A request the service refuses: answered with `status` and `{ error }`. */
 class Refused extends Error {
   readonly status: number;
@@ -72,6 +105,8 @@ export function createApp(ctx: NodeContext, databases: Databases): Handler {
   // Writes, transactions and reads that must not be stale go to the primary; plain reads to the replicas, in turn.
   const replicas = databases.replicas.map((name) => ({ name, db: ctx.database(name) }));
   let turn = 0;
+  // This server's share of the primary's connections, kept across requests.
+  const usePrimary = connectionPool(PRIMARY_POOL_SIZE);
 
   function anyReplica(): SqlClient {
     return replicas[turn++ % replicas.length]!.db;
@@ -160,7 +195,7 @@ export function createApp(ctx: NodeContext, databases: Databases): Handler {
     if (pathname === '/health') return new Response('ok');
     // Asked on every request, so no clone keeps writing to a primary the monitor has replaced.
     const primaryName = await currentPrimary();
-    const primary = ctx.database(primaryName);
+    const primary = pooled(ctx.database(primaryName), usePrimary);
 
     // Log in, opening the account on the first visit.
     if (req.method === 'POST' && pathname === '/login') {

@@ -10,6 +10,7 @@ import { STORAGE_FULL_ADVICE, type LabEditsStore, type SavedLab } from '../../st
 import { DEFAULT_LAB_LAYOUT, LAB_LAYOUT_LIMITS, type LabLayoutStore } from '../../storage/lab-layout.ts';
 import { h } from './dom.ts';
 import type { LabEditor } from './editor.ts';
+import type { LabFilesHost } from './lab-files.ts';
 import { createSplitter } from './splitter.ts';
 
 export type StepStatus = 'idle' | 'running' | 'passed' | 'failed';
@@ -29,6 +30,8 @@ export interface LabViewOptions {
   onStepStatus?: (stepId: string, status: StepStatus) => void;
   /** Where the sizes of the workspace's regions are remembered (defaults, forgotten, without it). */
   layout?: LabLayoutStore;
+  /** The site's lab-assets folder: with it, the reader can download their files with what grades them in Node, and upload them back. */
+  assetsBase?: string;
 }
 
 const RUNTIME_LABEL = { worker: 'Runs in this browser tab (Worker)', webcontainer: 'Runs on Node in your browser (WebContainer)' } as const;
@@ -95,6 +98,7 @@ export class LabView {
       h('span', { class: 'lab-shortcut', 'aria-hidden': 'true' }, 'Ctrl/⌘ + Enter'),
       h('button', { type: 'button', 'data-testid': 'lab-reveal', onclick: () => this.revealSolution() }, 'Reveal solution'),
       h('button', { type: 'button', 'data-testid': 'lab-reset', onclick: () => this.reset() }, 'Reset'),
+      ...this.#fileButtons(),
       this.#clusterButton,
       this.#runtimeLabel,
     );
@@ -165,6 +169,41 @@ export class LabView {
         void this.run();
       }
     });
+  }
+
+  /** "Download files" and "Upload files" (lab-files.ts, loaded on first use), when the assets are known. */
+  #fileButtons(): HTMLElement[] {
+    const assetsBase = this.#o.assetsBase;
+    if (!assetsBase) return [];
+    const host = (): LabFilesHost => ({
+      bundle: this.#o.bundle,
+      assetsBase,
+      files: () => this.#allFiles(),
+      apply: (files) => Object.entries(files).forEach(([file, text]) => this.#editor.setValue(file, text)),
+      notices: this.#notices,
+      showDiff: (title, original, modified) => this.#openDiff(title, original, modified, []),
+      announce: (text) => (this.#live.textContent = text),
+    });
+    const act = async (button: HTMLButtonElement, work: (files: typeof import('./lab-files.ts')) => Promise<void>) => {
+      if (!this.#started) return;
+      button.disabled = true;
+      try {
+        await work(await import('./lab-files.ts'));
+      } catch (err) {
+        this.#showError(err instanceof Error ? err.message : String(err));
+      } finally {
+        button.disabled = false;
+      }
+    };
+    const picker = h('input', { type: 'file', accept: '.zip,.ts,application/zip', multiple: true, hidden: true, 'data-testid': 'lab-upload-input', 'aria-label': 'Files to upload' });
+    const upload = h('button', { type: 'button', 'data-testid': 'lab-upload', onclick: () => picker.click() }, 'Upload files');
+    picker.addEventListener('change', () => {
+      const chosen = [...(picker.files ?? [])];
+      picker.value = '';
+      if (chosen.length) void act(upload, (m) => m.uploadLab(host(), chosen));
+    });
+    const download = h('button', { type: 'button', 'data-testid': 'lab-download', onclick: () => void act(download, (m) => m.downloadLab(host())) }, 'Download files');
+    return [download, upload, picker];
   }
 
   /** Loads the reader's files (saved edits over the starter), the editor and the runtime. */

@@ -78,6 +78,7 @@ export async function openLab(root: HTMLElement, options: OpenLabOptions = {}): 
     createEditor: (host, files, editorOptions) => createLabEditor(host, files, { ...editorOptions, labName: lab, assetsBase }),
     onStepStatus: (step, status) => options.onStepStatus?.(lab, step, status),
     layout,
+    assetsBase,
   });
   // The workspace first, so the editor is laid out once, at its full size.
   const workspace = new LabWorkspace(root, layout);
