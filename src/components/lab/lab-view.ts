@@ -338,6 +338,11 @@ export class LabView {
     return Object.fromEntries(this.#o.bundle.lab.editable.map((f) => [f, this.#o.bundle.starter[f] ?? '']));
   }
 
+  /** Every file of the lab as the editor has it now (the reader's edits over the starter). */
+  currentFiles(): Record<string, string> {
+    return this.#allFiles();
+  }
+
   #allFiles(): Record<string, string> {
     return Object.fromEntries(this.#files.map((f) => [f, this.#editor.value(f)]));
   }
