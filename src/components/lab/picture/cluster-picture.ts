@@ -102,14 +102,15 @@ export class ClusterPicture {
   #update(n: NodeFigures): void {
     const box = this.#boxes.get(n.name);
     if (!box) return;
-    box.group.dataset.state = n.state;
-    box.group.dataset.partitioned = String(n.partitioned);
-    box.group.dataset.kind = n.kind;
-    box.group.dataset.busy = String(n.rps > 0);
-    box.tag.textContent = stateTag(n) || roleWords(n);
-    box.traffic.textContent = n.state === 'killed' ? 'no answers' : trafficLine(n);
-    box.detail.textContent = detailLine(n);
-    box.title.textContent = `${n.name}, ${roleWords(n)}${n.region ? ` in ${n.region}` : ''}: ${stateWords(n)}; ${trafficLine(n)}; ${detailLine(n)}`;
+    // Only what changed is written: every write costs the page a style and layout pass.
+    const set = (el: Element, text: string) => el.textContent !== text && (el.textContent = text);
+    const data = box.group.dataset;
+    const attrs = { state: n.state, partitioned: String(n.partitioned), kind: n.kind, busy: String(n.rps > 0) };
+    for (const [k, v] of Object.entries(attrs)) if (data[k] !== v) data[k] = v;
+    set(box.tag, stateTag(n) || roleWords(n));
+    set(box.traffic, n.state === 'killed' ? 'no answers' : trafficLine(n));
+    set(box.detail, detailLine(n));
+    set(box.title, `${n.name}, ${roleWords(n)}${n.region ? ` in ${n.region}` : ''}: ${stateWords(n)}; ${trafficLine(n)}; ${detailLine(n)}`);
   }
 
   #drawLinks(layout: Layout, links: Frame['links']): void {
