@@ -33,11 +33,18 @@ export async function chooseFleet(offers: Offer[], target: number, slo: Slo, tri
     // Throughput gives only the fewest machines that could possibly do it: each must also keep its p99.
     const ceiling = (await trial(offer.cores).load({ target: 'http://app/', concurrency: 50, requests: 100 })).throughput;
     // A balancer spreading at random sends each of n machines Poisson arrivals at target / n: try that on one.
-    for (let count = Math.ceil(target / ceiling); count * offer.pricePerHour < bestBill; count++) {
+    const holds = async (count: number): Promise<boolean> => {
       const rate = target / count;
       const duration = Math.max(TRIAL_MS, (TRIAL_REQUESTS / rate) * 1000);
       const run = await runLoad(trial(offer.cores), { rate, duration, interval: duration });
-      if (summarize(run).p99 > slo.p99) continue;
+      return summarize(run).p99 <= slo.p99;
+    };
+    const fewest = Math.ceil(target / ceiling);
+    // More machines only lighten each one: if the most that would still beat the best bill break the SLO, fewer do too.
+    const most = Math.ceil(bestBill / offer.pricePerHour) - 1;
+    if (Number.isFinite(most) && (most < fewest || !(await holds(most)))) continue;
+    for (let count = fewest; count * offer.pricePerHour < bestBill; count++) {
+      if (!(await holds(count))) continue;
       best = { machine: offer.name, count };
       bestBill = count * offer.pricePerHour;
     }
