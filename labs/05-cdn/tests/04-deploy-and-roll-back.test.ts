@@ -1,6 +1,8 @@
 import { expect, test } from 'vitest';
+import { settle } from '@scale-lab/kit';
 import { deploy, rollback } from '../starter/deploy.ts';
-import { BUILDS, type SiteAdmin } from '../starter/site.ts';
+import { cacheKey } from '../starter/edge.ts';
+import { BUILDS, PURGE_MS, UPLOAD_MS, type SiteAdmin } from '../starter/site.ts';
 import { CHANGE_VISIBLE_MS, EDGES, MINUTE, READER_REGIONS, cdnLab, loadPage, nearestEdge, originRequests, reader, type CdnLab, type PageLoad } from './helpers.ts';
 
 const PAGES = ['/', '/products/1', '/products/2'];
@@ -78,29 +80,69 @@ async function sweep(lab: CdnLab, phase: Phase, seen: Seen): Promise<void> {
 }
 
 /**
- * Runs `phase` while readers in every region keep reading (dense while it runs, sparse for 5
- * minutes after), checking every page load; then checks that every reader gets the new release.
+ * The deploy's own clock: its uploads and purges take their time in steps the test takes between
+ * two page loads, so that what readers see while a deploy runs is the same on every host.
+ */
+function deployClock() {
+  let now = 0;
+  const waiting: { at: number; resolve: () => void }[] = [];
+  return {
+    wait: (ms: number) => new Promise<void>((resolve) => waiting.push({ at: now + ms, resolve })),
+    async advance(ms: number): Promise<void> {
+      now += ms;
+      for (const w of waiting.filter((w) => w.at <= now)) {
+        waiting.splice(waiting.indexOf(w), 1);
+        w.resolve();
+      }
+      // Let the deploy run on to its next upload or purge (promises only: it has no timers of its own).
+      for (let i = 0; i < 3; i++) await settle();
+    },
+  };
+}
+
+/** What deploy.ts gets in these tests: the cluster's SiteAdmin, on the deploy's own clock. */
+function steppedAdmin(lab: CdnLab, clock: ReturnType<typeof deployClock>): SiteAdmin {
+  const purge = async (key: string | undefined) => {
+    await clock.wait(PURGE_MS);
+    for (const edge of Object.keys(EDGES)) lab.cluster.cache(edge).purge(key);
+  };
+  return {
+    ...lab.admin,
+    upload: async (path, content) => {
+      await clock.wait(UPLOAD_MS);
+      lab.site.files.set(path, content);
+    },
+    purge: (path) => purge(cacheKey(new Request(`http://www${path}`))),
+    purgeAll: () => purge(undefined),
+  };
+}
+
+/**
+ * Runs `phase` while readers in every region keep reading (every 150 ms while it runs, every 30 s
+ * for 5 minutes after), checking every page load; then checks that every reader gets the new release.
  */
 async function rollout(lab: CdnLab, phase: Phase, seen: Seen): Promise<void> {
   const { cluster } = lab;
   let ended: number | undefined;
   let failure: unknown;
-  await cluster.run(async () => {
-    const work = phase.run(lab.admin).then(
-      () => void (ended = cluster.clock.now()),
-      (err) => void ((failure = err), (ended = cluster.clock.now())),
-    );
-    const started = cluster.clock.now();
-    for (let i = 0; ended === undefined || cluster.clock.now() < ended + CHANGE_VISIBLE_MS; i++) {
-      if (failure || (ended === undefined && cluster.clock.now() > started + MAX_DEPLOY_MS)) break;
-      const start = cluster.clock.now();
-      const region = READER_REGIONS[i % READER_REGIONS.length]!;
-      const name = i % 3 === 2 ? `${region}-new-${phase.to}-${i}` : `${region}-${i % 3}`;
-      checkLoad(await loadPage(lab, reader(lab, name, region), PAGES[i % PAGES.length]!), region, phase, seen);
-      await cluster.clock.sleep(Math.max(0, (ended === undefined ? DURING_MS : AFTER_MS) - (cluster.clock.now() - start)));
-    }
-    if (ended !== undefined) await work;
-  });
+  const clock = deployClock();
+  const work = phase.run(steppedAdmin(lab, clock)).then(
+    () => void (ended = cluster.clock.now()),
+    (err) => void ((failure = err), (ended = cluster.clock.now())),
+  );
+  await clock.advance(0);
+  const started = cluster.clock.now();
+  for (let i = 0; ended === undefined || cluster.clock.now() < ended + CHANGE_VISIBLE_MS; i++) {
+    if (failure || (ended === undefined && cluster.clock.now() > started + MAX_DEPLOY_MS)) break;
+    const start = cluster.clock.now();
+    const region = READER_REGIONS[i % READER_REGIONS.length]!;
+    const name = i % 3 === 2 ? `${region}-new-${phase.to}-${i}` : `${region}-${i % 3}`;
+    checkLoad(await loadPage(lab, reader(lab, name, region), PAGES[i % PAGES.length]!), region, phase, seen);
+    const pause = Math.max(0, (ended === undefined ? DURING_MS : AFTER_MS) - (cluster.clock.now() - start));
+    await cluster.sleep(pause);
+    if (ended === undefined) await clock.advance(cluster.clock.now() - start);
+  }
+  if (ended !== undefined) await work;
   expect(ended, `${phase.name} had not finished after ${MAX_DEPLOY_MS / 1000} s: its uploads take a few seconds; does it wait for something that never comes?`).toBeDefined();
   expect(failure, `${phase.name} threw: ${failure instanceof Error ? failure.message : String(failure)}`).toBeUndefined();
   await sweep(lab, phase, seen);
