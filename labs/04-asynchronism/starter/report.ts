@@ -20,7 +20,7 @@ export interface ExportRequest {
   month: string;
 }
 
-/** One export job: the request and the id it was given. */
+/** One export job: the request and the id it was given. Its message on the queue is JSON.stringify(job), and its status URL /reports/jobs/<id>. */
 export interface Job extends ExportRequest {
   id: string;
 }

@@ -4,7 +4,7 @@ import { expect, onTestFailed } from 'vitest';
 import type { Cluster, ClusterOptions } from '@scale-lab/kit';
 import { APP_SERVERS, WORKERS, createAsyncCluster } from '../starter/cluster.ts';
 import type { SentEmail } from '../starter/mail.ts';
-import type { ExportRequest, Report } from '../starter/report.ts';
+import { QUEUE, type ExportRequest, type Job, type Report } from '../starter/report.ts';
 
 export { APP_SERVERS, WORKERS };
 
@@ -40,6 +40,16 @@ export async function accepted(cluster: Cluster, request: ExportRequest): Promis
   expect(res.status, `POST /reports ${JSON.stringify(request)} answered ${res.status} ${JSON.stringify(res.body)}, not 202 Accepted`).toBe(202);
   expect(res.location, 'POST /reports answered 202 without a Location header: say where the job\'s status can be read').toMatch(/^\/reports\/jobs\/\S+/);
   return res.location!;
+}
+
+/**
+ * Puts jobs straight on the queue, as a producer does (one message per job, its body
+ * JSON.stringify(job)), all at once; returns their status URLs.
+ */
+export function enqueue(cluster: Cluster, requests: ExportRequest[], prefix = 'job-t'): { jobs: Job[]; locations: string[] } {
+  const jobs = requests.map((r, i) => ({ id: `${prefix}${i + 1}`, ...r }));
+  for (const job of jobs) cluster.queue(QUEUE).send(JSON.stringify(job));
+  return { jobs, locations: jobs.map((j) => `/reports/jobs/${j.id}`) };
 }
 
 export interface JobStatus {
