@@ -13,7 +13,7 @@ export const WORKERS = ['worker-1', 'worker-2', 'worker-3'];
 export const DEFAULT_VISIBILITY_MS = 30_000;
 
 /** The customers (one has an address no provider accepts) and 2026's orders. */
-export const CUSTOMERS = ['acme', 'globex', 'initech', 'umbrella', 'hooli', 'stark', 'wayne', 'wonka', 'tyrell'];
+export const CUSTOMERS = ['acme', 'globex', 'initech', 'umbrella', 'hooli', 'stark', 'wayne', 'wonka', 'tyrell', 'cyberdyne', 'soylent', 'initrode', 'vandelay', 'oscorp', 'massive'];
 export const MONTHS = Array.from({ length: 12 }, (_, i) => `2026-${String(i + 1).padStart(2, '0')}`);
 /** Every customer starts with this balance, in cents. */
 export const OPENING_BALANCE = 100_000;

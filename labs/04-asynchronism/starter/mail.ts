@@ -21,15 +21,27 @@ export interface SentEmail extends Email {
   at: number;
 }
 
+/** Every POST /send the provider received (GET http://mail/attempts lists them), sent or not. */
+export interface SendAttempt {
+  to: string | null;
+  key: string | null;
+  status: number;
+  at: number;
+}
+
 const ADDRESS = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 /**
  * POST /send: 400 for a malformed email or recipient (sending it again changes nothing), else sends
  * it and answers 200 { id }. A repeated Idempotency-Key answers what the first request got, with
- * `Idempotent-Replayed: true`, and sends nothing. GET /sent: every email sent, in order.
+ * `Idempotent-Replayed: true`, and sends nothing. GET /sent: every email sent, in order; GET
+ * /attempts: every POST /send and its answer. POST /outage { ms }, for the tests: for the next `ms`,
+ * every send is answered 503 (nothing is sent, nothing is remembered).
  */
 export function createMailProvider(ctx: NodeContext): Handler {
   const sent: SentEmail[] = [];
+  const attempts: SendAttempt[] = [];
+  let downUntil = 0;
   const byKey = new Map<string, Promise<{ status: number; body: unknown }>>();
 
   async function send(email: Partial<Email>, key: string | null): Promise<{ status: number; body: unknown }> {
@@ -44,9 +56,26 @@ export function createMailProvider(ctx: NodeContext): Handler {
   return async (req) => {
     const path = new URL(req.url).pathname;
     if (req.method === 'GET' && path === '/sent') return Response.json(sent);
+    if (req.method === 'GET' && path === '/attempts') return Response.json(attempts);
+    if (req.method === 'POST' && path === '/outage') {
+      const { ms } = (await req.json()) as { ms: number };
+      downUntil = ctx.now() + ms;
+      return Response.json({ downUntil });
+    }
     if (req.method !== 'POST' || path !== '/send') return Response.json({ error: 'try POST /send' }, { status: 404 });
     const email = (await req.json().catch(() => ({}))) as Partial<Email>;
     const key = req.headers.get('idempotency-key');
+    const at = ctx.now();
+    const answer = await answerSend(email, key);
+    attempts.push({ to: typeof email.to === 'string' ? email.to : null, key, status: answer.status, at });
+    return answer;
+  };
+
+  async function answerSend(email: Partial<Email>, key: string | null): Promise<Response> {
+    if (ctx.now() < downUntil) {
+      await ctx.sleep(MAIL_LATENCY_MS);
+      return Response.json({ error: 'the provider is unavailable, try again later' }, { status: 503 });
+    }
     if (key === null) {
       const answer = await send(email, null);
       return Response.json(answer.body, { status: answer.status });
@@ -60,5 +89,5 @@ export function createMailProvider(ctx: NodeContext): Handler {
     byKey.set(key, answer);
     const { status, body } = await answer;
     return Response.json(body, { status });
-  };
+  }
 }

@@ -68,14 +68,14 @@ export async function statusFrom(cluster: Cluster, clone: string, location: stri
   }
 }
 
-/** Polls `location` through app-1 every 500 ms until it says done (or failed), or `within` ms pass. */
-export async function waitForDone(cluster: Cluster, locations: string[], within: number): Promise<Map<string, JobStatus>> {
+/** Polls each status URL through app-1 every `every` ms until all say done, or `within` ms pass. */
+export async function waitForDone(cluster: Cluster, locations: string[], within: number, every = 500): Promise<Map<string, JobStatus>> {
   const last = new Map<string, JobStatus>();
   const end = cluster.clock.now() + within;
   for (;;) {
     for (const location of locations) last.set(location, (await statusFrom(cluster, APP_SERVERS[0]!, location)).body);
     if ([...last.values()].every((s) => s.status === 'done') || cluster.clock.now() >= end) return last;
-    await cluster.sleep(500);
+    await cluster.sleep(every);
   }
 }
 
