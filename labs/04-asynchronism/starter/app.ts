@@ -1,5 +1,5 @@
 import type { Handler, NodeContext } from '@scale-lab/kit';
-import { EXPORT_PRICE, renderReport, type ExportRequest } from './report.ts';
+import { EXPORT_PRICE, renderHomePage, renderReport, type ExportRequest } from './report.ts';
 
 /** A request the service refuses: answered with `status` and `{ error }`. */
 class Refused extends Error {
@@ -21,6 +21,7 @@ async function exportRequestOf(req: Request): Promise<ExportRequest> {
  * One web clone. All three run this same code; ctx.name tells them apart (app-1, app-2, app-3).
  *   POST /reports { customer, month }   export a customer's monthly report
  *   GET  /reports/jobs/<id>             the status of an export job
+ *   GET  /                              the home page (renderHomePage)
  */
 export function createApp(ctx: NodeContext): Handler {
   return async (req) => {
@@ -39,6 +40,10 @@ export function createApp(ctx: NodeContext): Handler {
           body: JSON.stringify({ to: customer?.email, subject: `Your report for ${request.month}`, text: `${report.orders} orders, ${report.total} cents in all.` }),
         });
         return Response.json(report);
+      }
+      if (req.method === 'GET' && path === '/') {
+        // Every view renders the page again: a query over every order and 800 ms of this clone's core.
+        return Response.json(await renderHomePage(ctx));
       }
       if (req.method === 'GET' && path.startsWith('/reports/jobs/')) {
         return Response.json({ error: 'there are no export jobs: every export is done in its request' }, { status: 404 });
