@@ -68,7 +68,7 @@ function testPages() {
       /** @param {{ injectRoute: (route: { pattern: string; entrypoint: string }) => void }} options */
       'astro:config:setup': ({ injectRoute }) => {
         if (process.env.SCALE_LAB_TEST_PAGES !== '1') return;
-        for (const page of ['worker-runtime', 'lab-view']) injectRoute({ pattern: `/e2e/${page}`, entrypoint: `./src/test-pages/${page}.astro` });
+        for (const page of ['worker-runtime', 'lab-view', 'added-step']) injectRoute({ pattern: `/e2e/${page}`, entrypoint: `./src/test-pages/${page}.astro` });
       },
     },
   };

@@ -1,11 +1,11 @@
 /**
- * npm run lab -- <topic> [--starter | --solution | --files DIR] [--step ID] [--json] [--timeout S] [--serve]
+ * npm run lab -- <topic> [--starter | --solution | --files DIR] [--step ID] [--json] [--timeout S] [--serve [--redis URL]]
  *
  * Runs a lab's graded tests against your own copy of its editable files (made from the starter in
  * my-labs/<lab>/ on first use), the starter, the solution, or the files in DIR. Exit code 0 only when
  * every step passed. The reader's code runs in a child process with a time and a heap limit (see
  * lab-runner/run-node.ts). --serve starts the lab's cluster on real ports instead, in a child process
- * too, so Ctrl+C stops it even when that code loops.
+ * too, so Ctrl+C stops it even when that code loops; with --redis URL its key-value stores are a real Redis.
  */
 import { cpSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { filesFrom, findLab, ROOT, solutionFiles, starterFiles, type LabFolder } from './lab-runner/catalog.ts';
 import { MAX_TIMEOUT_MS, runLabInNode, stopRunsOnInterrupt } from './lab-runner/run-node.ts';
 import { serveInChild } from './lab-runner/serve-node.ts';
+import { jsonSummary, reportText } from '../labs/harness/report.ts';
 
 const USAGE = `Usage: npm run lab -- <topic> [--starter | --solution | --files DIR] [--step ID] [--json] [--timeout SECONDS] [--serve]
   <topic>       a lab, e.g. clones or 01-clones
@@ -22,7 +23,8 @@ const USAGE = `Usage: npm run lab -- <topic> [--starter | --solution | --files D
   --step ID     only this step (repeatable)
   --json        print { lab, steps: [{ id, passed }] } as the last line
   --timeout S   stop the run after S seconds (default 60, at most 3600)
-  --serve       start the lab's cluster on real ports (Ctrl+C to stop)`;
+  --serve       start the lab's cluster on real ports (Ctrl+C to stop)
+  --redis URL   with --serve: ctx.kv on the real Redis at URL, e.g. redis://127.0.0.1:6379`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -41,6 +43,7 @@ const { values, positionals } = (() => {
         json: { type: 'boolean' },
         timeout: { type: 'string' },
         serve: { type: 'boolean' },
+        redis: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -55,6 +58,7 @@ if (values.help) {
 }
 if (positionals.length !== 1) fail(USAGE);
 if ([values.starter, values.solution, values.files !== undefined].filter(Boolean).length > 1) fail('Choose one of --starter, --solution and --files.');
+if (values.redis !== undefined && !values.serve) fail('--redis goes with --serve: it puts the served cluster\'s key-value store on a real Redis.');
 
 let lab: LabFolder;
 try {
@@ -95,7 +99,7 @@ const { files, label } = source();
 
 if (values.serve) {
   process.stdout.write(`${lab.lab.title} (${label}):\n`);
-  const code = await serveInChild(lab, files, Number(process.env.PORT ?? 8080));
+  const code = await serveInChild(lab, files, Number(process.env.PORT ?? 8080), values.redis);
   process.exit(code);
 } else {
   const timeoutS = Number(values.timeout ?? 60);
@@ -111,22 +115,6 @@ if (values.serve) {
     onOutput: values.json ? undefined : (line) => (line.stream === 'error' ? process.stderr : process.stdout).write(`  │ ${line.text}\n`),
   });
 
-  if (!values.json) {
-    let firstFailure = true;
-    for (const step of result.steps) {
-      const meta = lab.lab.steps.find((s) => s.id === step.id)!;
-      process.stdout.write(`\n${step.passed ? '✓' : '✗'} ${meta.title}\n`);
-      if (step.error) process.stdout.write(`    ${step.error.split('\n').join('\n    ')}\n`);
-      for (const t of step.tests.filter((t) => !t.passed)) process.stdout.write(`    ✗ ${t.name}\n      ${(t.message ?? '').split('\n').join('\n      ')}\n`);
-      if (!step.passed && firstFailure) {
-        firstFailure = false;
-        process.stdout.write(`    Task: ${meta.task}\n    Hint: ${meta.hints[0]}\n`);
-      }
-    }
-    const passed = result.steps.filter((s) => s.passed).length;
-    process.stdout.write(`\n${passed} of ${result.steps.length} steps passed.\n`);
-  } else {
-    process.stdout.write(`${JSON.stringify({ lab: result.lab, steps: result.steps.map((s) => ({ id: s.id, passed: s.passed })) })}\n`);
-  }
+  process.stdout.write(values.json ? `${jsonSummary(result)}\n` : reportText(lab.lab, result));
   process.exit(result.steps.every((s) => s.passed) ? 0 : 1);
 }

@@ -21,6 +21,13 @@ export const labStepSchema = z.object({
   test: z.string().regex(/^tests\/[a-z0-9-]+\.test\.ts$/, 'a file under tests/ ending in .test.ts'),
   /** Hints revealed one at a time, from a nudge to nearly the answer. */
   hints: z.array(z.string().min(1)).min(1, 'give at least one hint'),
+  /**
+   * For a step added to a lab readers may already have finished: the day it was published,
+   * "YYYY-MM-DD" (UTC). A reader who had passed every earlier step by the end of that day is told, on
+   * the chapter and the Progress page, that this step is why the chapter shows as in progress again.
+   * Leave it out for the steps a lab first shipped with.
+   */
+  added: z.iso.date('a date written as YYYY-MM-DD, like "2026-11-26"').optional(),
 });
 
 export const labSchema = z

@@ -61,7 +61,10 @@ export class Client {
     const cookie = this.cookies.header(given.url);
     if (cookie && !headers.has('cookie')) headers.set('cookie', cookie);
     const request = cookie ? new Request(given, { headers }) : given;
-    const send = (r: Request) => this.#send(this.name, this.#addressed(r));
+    // The body as given (a string, bytes), kept to rebuild the request for another host: request.body is a stream,
+    // and in a browser reading a stream takes several tasks, during which virtual time would move on.
+    const givenBody = input instanceof Request || init?.body instanceof ReadableStream ? undefined : (init?.body ?? undefined);
+    const send = (r: Request) => this.#send(this.name, this.#addressed(r, r.method === given.method ? givenBody : undefined));
     if (!this.cache) {
       const response = await send(request);
       this.cookies.store(given.url, response);
@@ -74,8 +77,8 @@ export class Client {
     return response;
   }
 
-  /** `request` addressed to the node the resolver names for its host (kept for the answer's TTL), or as it is. */
-  #addressed(request: Request): Request {
+  /** `request` addressed to the node the resolver names for its host (kept for the answer's TTL), or as it is; `body`: its body as given. */
+  #addressed(request: Request, body: BodyInit | undefined): Request {
     const url = new URL(request.url);
     const now = this.#clock.now();
     let known = this.#resolved.get(url.hostname);
@@ -86,6 +89,7 @@ export class Client {
       this.#resolved.set(url.hostname, known);
     }
     url.hostname = known.address;
-    return new Request(url, request);
+    if (body === undefined || request.body === null) return new Request(url, request);
+    return new Request(url, { method: request.method, headers: request.headers, body, signal: request.signal, redirect: request.redirect });
   }
 }

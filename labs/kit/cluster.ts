@@ -12,11 +12,11 @@ import type { CapacityOptions } from './capacity.ts';
 import { Driver } from './drive.ts';
 import { timeoutSignal } from './failures.ts';
 import { HttpNode, HttpRouter, type NodeFactory, type Transport } from './components/http-node.ts';
-import { StoreNode, storeClient } from './components/kv-store.ts';
+import { StoreNode, storeClient, storeNode } from './components/kv-store.ts';
 import { DatabaseNode, databaseClient } from './components/sql-database.ts';
 import { ReplicationGroup, type ReplicationOptions } from './components/replication.ts';
 import { QueueNode, TopicNode, queueClient, queueNode, topicClient, type QueueOptions } from './components/queue.ts';
-import type { KeyValueStore } from './kv.ts';
+import type { KeyValueStore, KvTransport } from './kv.ts';
 import { Metrics } from './metrics.ts';
 import { Observation, type Topology } from './observation.ts';
 import { CLIENT, Network, type LinkOptions } from './network.ts';
@@ -337,6 +337,16 @@ export class Cluster {
   /** Runs a node's handler on a request and counts it; used by the node:http adapter. */
   handle(name: string, request: Request, from: string = CLIENT): Promise<Response> {
     return this.#http.node(name, from).handle(request, from);
+  }
+
+  /**
+   * Sends the commands of the store `name` to another backend instead of its in-memory engine: a real
+   * Redis (`redisTransport` in kv-redis.ts, as `npm run lab -- <topic> --serve --redis` does). The
+   * network between a caller and the store, its costs, metrics and events stay; `undefined` goes back
+   * to memory.
+   */
+  useStoreBackend(name: string, backend: KvTransport | undefined): void {
+    storeNode(this.#env, name, 'useStoreBackend').backend = backend;
   }
 
   /** Replaces in-memory delivery of HTTP requests (the node:http adapter does this). */

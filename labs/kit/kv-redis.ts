@@ -4,7 +4,7 @@
  * a function that sends one command and answers its RESP2 reply, so it stays free of Node APIs; the
  * connection (any Redis client library) is the caller's.
  */
-import { clientOver, type KvClient, type KvReply } from './kv.ts';
+import { clientOver, type KvClient, type KvReply, type KvTransport } from './kv.ts';
 import { KvError } from './kv-errors.ts';
 
 /** The usual compare-and-delete for releasing a lock: delete the key only if it still holds our token. */
@@ -12,9 +12,10 @@ export const DEL_IF_EQUALS_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] th
 
 /**
  * Sends one command, given as its words, and resolves to its RESP2 reply (strings, integers as numbers,
- * nil as null, arrays); rejects with an Error whose message is Redis's error reply for one.
+ * nil as null, arrays); rejects with an Error whose message is Redis's error reply for one. `blocking`
+ * says the command may wait (BLMOVE): it must not hold up the other commands of a shared connection.
  */
-export type RedisSend = (argv: string[]) => Promise<unknown>;
+export type RedisSend = (argv: string[], blocking?: boolean) => Promise<unknown>;
 
 /** A Redis error reply starts with its code in capitals: `ERR …`, `WRONGTYPE …`. */
 const ERROR_REPLY = /^[A-Z][A-Z_]* /;
@@ -27,14 +28,19 @@ export function kvErrorFromRedis(err: unknown): unknown {
   return new KvError(err.message.replace(SCRIPT_TRAILER, ''));
 }
 
-/** A KvClient whose every command goes to a real Redis through `send`. */
-export function redisKvClient(send: RedisSend): KvClient {
-  return clientOver(async (_command, _key, argv) => {
+/** Each command's words to a real Redis through `send`; compare-and-delete becomes EVAL of the usual script. */
+export function redisTransport(send: RedisSend): KvTransport {
+  return async (_command, _key, argv, blocking) => {
     const words = argv[0] === 'DELIFEQ' ? ['EVAL', DEL_IF_EQUALS_SCRIPT, '1', argv[1]!, argv[2]!] : argv;
     try {
-      return (await send(words)) as KvReply;
+      return (await send(words, blocking)) as KvReply;
     } catch (err) {
       throw kvErrorFromRedis(err);
     }
-  });
+  };
+}
+
+/** A KvClient whose every command goes to a real Redis through `send`. */
+export function redisKvClient(send: RedisSend): KvClient {
+  return clientOver(redisTransport(send));
 }

@@ -13,8 +13,11 @@ import { stopRunsOnInterrupt, trackProcessGroup } from './run-node.ts';
 
 const SERVE = join(ROOT, 'labs', 'harness', 'node', 'serve.ts');
 
-/** Lays the files out as WebContainer mounts them, serves them until Ctrl+C, and resolves with the exit code. */
-export async function serveInChild(lab: LabFolder, files: Record<string, string>, port: number): Promise<number> {
+/**
+ * Lays the files out as WebContainer mounts them, serves them until Ctrl+C, and resolves with the exit
+ * code. With `redis` (a redis:// address), the cluster's key-value stores keep their data there.
+ */
+export async function serveInChild(lab: LabFolder, files: Record<string, string>, port: number, redis?: string): Promise<number> {
   const dir = join(WORK_DIR, 'serve', lab.name);
   rmSync(dir, { recursive: true, force: true });
   for (const [file, text] of Object.entries(files)) {
@@ -25,7 +28,7 @@ export async function serveInChild(lab: LabFolder, files: Record<string, string>
   copyFileSync(sqlWasmPath(), join(dir, MOUNTED.sqlWasm));
 
   // Its own process group: the terminal's Ctrl+C reaches this process, which ends the whole group.
-  const child = spawn(process.execPath, [SERVE, '--dir', dir, '--port', String(port)], { cwd: ROOT, stdio: 'inherit', detached: true });
+  const child = spawn(process.execPath, [SERVE, '--dir', dir, '--port', String(port), ...(redis === undefined ? [] : ['--redis', redis])], { cwd: ROOT, stdio: 'inherit', detached: true });
   trackProcessGroup(child);
   stopRunsOnInterrupt();
   process.stdout.write('Press Ctrl+C to stop.\n');

@@ -3,7 +3,7 @@
  * screen readers), the "read" record of a chapter (the reader reached the end of the lesson, or
  * pressed "Mark as read"), and the notice when stored progress could not be read and was set aside.
  */
-import { summarize } from '../storage/progress.ts';
+import { isNews, summarize } from '../storage/progress.ts';
 import { BASE, CHANGED, changed, courseInfo, progressStore } from '../components/quiz/client.ts';
 
 const info = courseInfo();
@@ -29,6 +29,8 @@ function render(): void {
     const label = state === 'not-started' ? undefined : LABEL[state];
     mark.innerHTML = label ? `<span aria-hidden="true">${label[0]}</span><span class="sr-only">, ${label[1]}</span>` : '';
   }
+  // A lab the reader had finished that gained a step: say which step, and since when.
+  for (const note of document.querySelectorAll<HTMLElement>('[data-added-step]')) note.hidden = !isNews(JSON.parse(note.dataset.addedStep!), progress.chapters[note.dataset.chapter!]?.steps);
   for (const button of document.querySelectorAll<HTMLButtonElement>('[data-mark-read]')) {
     const read = progress.chapters[button.dataset.markRead!]?.read;
     button.hidden = false;

@@ -43,6 +43,22 @@ export interface ChapterInfo {
   steps: string[];
   /** The number of quiz questions; 0 for a chapter without a quiz. */
   questions: number;
+  /** The lab's steps added after it first shipped (lab.json `added`), if any. */
+  added?: AddedStep[];
+}
+
+/** A lab step added after the lab first shipped. */
+export interface AddedStep {
+  id: string;
+  /** Its place in the lab, from 1. */
+  number: number;
+  title: string;
+  /** The day it was published, "YYYY-MM-DD" (UTC). */
+  on: string;
+  /** The steps the lab had before it. */
+  before: string[];
+  /** The end of its day (ms since the epoch): a reader who had passed every step before it by then had finished the lab. */
+  end: number;
 }
 
 export interface CourseInfo {
@@ -123,6 +139,32 @@ export function summarize(info: ChapterInfo, progress: ChapterProgress | undefin
   const done = read && stepsPassed === info.steps.length && quizPassed;
   return { read, stepsPassed, stepsTotal: info.steps.length, quiz, quizPassed, state: done ? 'done' : started ? 'in-progress' : 'not-started' };
 }
+
+const DAY_MS = 86_400_000;
+
+/** An added step as the course info carries it, from its lab's steps (each with its `added` day, if any). */
+export function addedStep(steps: readonly { id: string; title: string; added?: string }[], index: number): AddedStep {
+  const step = steps[index]!;
+  const on = step.added!;
+  // The steps before it: those the lab first shipped with, and those added on an earlier day.
+  const before = steps.filter((s) => s.id !== step.id && !(s.added && s.added >= on)).map((s) => s.id);
+  return { id: step.id, number: index + 1, title: step.title, on, before, end: Date.parse(on) + DAY_MS };
+}
+
+/**
+ * Whether an added step explains why a lab the reader had finished is unfinished again: not passed
+ * yet, and published after the reader had passed every step the lab had before it (by the end of
+ * its day, so a reader who finished on the day of the change counts). Small: it runs on every page.
+ */
+export const isNews = (step: AddedStep, passed: Record<string, number> = {}): boolean =>
+  passed[step.id] === undefined && step.before.length > 0 && step.before.every((id) => (passed[id] ?? Infinity) < step.end);
+
+/** The added steps of a chapter that are news to this reader. */
+export const addedAfterFinishing = (info: ChapterInfo, progress: ChapterProgress | undefined): AddedStep[] => (info.added ?? []).filter((s) => isNews(s, progress?.steps));
+
+/** What the chapter and the Progress page say about such a step. */
+export const addedStepMessage = (step: AddedStep): string =>
+  `Step ${step.number} “${step.title}” was added on ${step.on}, after you had finished this lab: the chapter shows as in progress until you pass it.`;
 
 /** Whether `a` is a better quiz result than `b`: a higher share of right answers, or as high and earlier. */
 export function betterQuiz(a: QuizBest, b: QuizBest | undefined): boolean {

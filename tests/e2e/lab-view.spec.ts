@@ -10,7 +10,7 @@ async function open(page: Page) {
   return page.getByTestId('lab');
 }
 
-async function script(page: Page, next: { result?: LabResult; error?: string }) {
+async function script(page: Page, next: { result?: LabResult; error?: string; lines?: number }) {
   await page.evaluate((n) => ((window as unknown as { __fake: { next: unknown } }).__fake.next = n), next);
 }
 
@@ -193,4 +193,33 @@ test('a runtime that starts in the background is announced in one sentence and t
   await expect(lab.getByTestId('lab-cluster-start')).toBeVisible();
   const runs = await page.evaluate(() => (window as unknown as { __fake: { runs: { files: Record<string, string> }[] } }).__fake.runs);
   expect(runs.at(-1)!.files['app.ts']).toBe('// typed before the switch');
+});
+
+test('console output reaches the page in batches, not one change per line, and keeps the last 2,000 lines', async ({ page }) => {
+  const lab = await open(page);
+  const passing = { lab: '01-clones', steps: [{ id: 'round-robin', passed: true, tests: [{ name: 'a', passed: true }] }] };
+  await script(page, { result: passing, lines: 1000 });
+  // Every change to the console pane during the run, counted as the page sees them.
+  await page.evaluate(() => {
+    const w = window as unknown as { __changes: number };
+    w.__changes = 0;
+    new MutationObserver((records) => (w.__changes += records.length)).observe(document.querySelector('[data-testid="lab-output"]')!, { childList: true, subtree: true, characterData: true });
+  });
+  await lab.getByTestId('lab-run').click();
+  await expect(lab.locator('[data-step="round-robin"]')).toHaveAttribute('data-status', 'passed');
+  const output = lab.getByTestId('lab-output');
+  await expect(output).toContainText('line 1000');
+  const text = await output.textContent();
+  expect(text!.split('\n').filter(Boolean)).toHaveLength(1001);
+  await expect(output.locator('.lab-output-error')).toHaveCount(100);
+  // One clear, then at most a couple of batches; never a change per line.
+  expect(await page.evaluate(() => (window as unknown as { __changes: number }).__changes)).toBeLessThanOrEqual(4);
+
+  await script(page, { result: passing, lines: 2500 });
+  await lab.getByTestId('lab-run').click();
+  await expect(output).toContainText('line 2500');
+  await expect(output).toContainText('… 501 earlier lines not shown');
+  const kept = (await output.textContent())!.split('\n').filter(Boolean);
+  expect(kept.slice(0, 2)).toEqual(['… 501 earlier lines not shown', 'line 501']);
+  expect(kept).toHaveLength(2001);
 });

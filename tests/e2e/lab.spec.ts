@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
-import { applySolution, openLabOnWorker, runAndWait } from '../support/lab-page.ts';
+import { applySolution, openFreshLab as openLab, replaceEditorText, runAndWait } from '../support/lab-page.ts';
 
 /** The starter of a lab file, as the reader first sees it. */
 function starter(lab: string, file: string): string {
@@ -37,25 +37,6 @@ export function createBalancer(ctx: NodeContext, servers: string[]): Handler {
 
 /** Every lab of the course (a folder under labs/ with a lab.json). */
 const LABS = readdirSync(new URL('../../labs/', import.meta.url)).filter((d) => /^\d\d-/.test(d) && existsSync(new URL(`../../labs/${d}/lab.json`, import.meta.url)));
-
-async function openLab(page: Page, lab: string) {
-  await page.goto(`chapters/${lab}/?runtime=worker`);
-  await page.evaluate(() => localStorage.clear());
-  await page.reload();
-  const root = page.locator(`[data-testid="lab"][data-lab="${lab}"]`);
-  await openLabOnWorker(root);
-  await expect(root.locator('.monaco-editor').first()).toBeVisible();
-  return root;
-}
-
-/** Replaces the text of the file shown in the editor, as a reader pasting code would. */
-async function replaceEditorText(page: Page, root: ReturnType<Page['locator']>, file: string, text: string) {
-  await root.locator(`[role="tab"][data-file="${file}"]`).click();
-  await root.locator('.lab-editor .view-lines').click();
-  await page.keyboard.press('ControlOrMeta+A');
-  await page.keyboard.press('Delete');
-  await page.keyboard.insertText(text);
-}
 
 for (const lab of ['01-clones', '03-caching']) {
   test(`${lab}: starter fails every step, a partial fix passes step 1 only, the solution passes all`, async ({ page }) => {
@@ -134,12 +115,12 @@ test('with auto and StackBlitz never answering, the first results come within th
   // Alternate the two and compare medians: one sample each is at the mercy of a busy machine.
   const times = { worker: [] as number[], auto: [] as number[] };
   let last!: Awaited<ReturnType<typeof openAndRun>>;
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
     times.worker.push((await openAndRun('worker')).ms);
     last = await openAndRun('auto');
     times.auto.push(last.ms);
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[2]!;
   console.log(`open + first run (ms): worker ${times.worker.join(', ')}; auto with StackBlitz hanging ${times.auto.join(', ')}`);
   expect(median(times.auto)).toBeLessThanOrEqual(median(times.worker) + 1_000);
   await expect.poll(() => hung.length, { message: 'auto tries to reach StackBlitz in the background' }).toBeGreaterThan(0);

@@ -127,3 +127,48 @@ test('Chromium gives a cross-origin sandboxed frame its own process: a loop in i
   }
   expect(await longestTask(page)).toBeLessThan(200);
 });
+
+test('a cross-origin sandboxed frame that runs out of memory crashes alone: the page stays alive and answering', async ({ page, browser }) => {
+  // The question behind memory isolation for readers' code: the frame allocates over 1 GB/s on V8's
+  // heap without yielding until V8 gives up. Its renderer crashes, and the tab must live on. (Playwright
+  // reports any crashed frame of a page as the page crashing and stops driving it, so the page is
+  // asked over a DevTools session of its own, and the browser says which target crashed.)
+  test.setTimeout(120_000);
+  await openPage(page);
+  const browserCdp = await browser.newBrowserCDPSession();
+  const crashed: string[] = [];
+  const targets = new Map<string, string>();
+  const seen = (e: { targetInfo: { targetId: string; type: string; url: string } }) => targets.set(e.targetInfo.targetId, e.targetInfo.type);
+  browserCdp.on('Target.targetCreated', seen);
+  browserCdp.on('Target.targetInfoChanged', seen);
+  browserCdp.on('Target.targetCrashed', (e) => crashed.push(targets.get(e.targetId) ?? e.targetId));
+  await browserCdp.send('Target.setDiscoverTargets', { discover: true });
+  const pageCdp = await page.context().newCDPSession(page);
+  const ask = async <T>(expression: string): Promise<T> => (await pageCdp.send('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true })).result.value as T;
+  await page.evaluate(() => {
+    const frame = document.createElement('iframe');
+    frame.sandbox.add('allow-scripts');
+    // Plain arrays live on V8's heap, which has a limit; typed arrays would take the machine's memory instead.
+    frame.srcdoc = '<script>onmessage = () => { const hoard = []; for (;;) hoard.push(new Array(16 * 1024 * 1024).fill(1.5)); };</script>';
+    document.body.append(frame);
+    return new Promise((resolve) => frame.addEventListener('load', resolve));
+  });
+  await expect.poll(() => [...targets.values()]).toContain('iframe');
+  const started = Date.now();
+  await ask("document.querySelector('iframe').contentWindow.postMessage('hoard', '*')");
+  // The page answers throughout, until the browser reports the frame's renderer crashed.
+  let slowest = 0;
+  while (crashed.length === 0 && Date.now() - started < 60_000) {
+    const before = Date.now();
+    await ask('new Promise((resolve) => setTimeout(resolve, 100))');
+    slowest = Math.max(slowest, Date.now() - before);
+  }
+  const after = Date.now() - started;
+  const answer = await ask<number>('6 * 7');
+  console.log(`after ${after} ms: crashed ${JSON.stringify(crashed)}; the page answers ${answer}; slowest probe ${slowest} ms`);
+  expect(crashed).toEqual(['iframe']);
+  expect(answer).toBe(42);
+  expect(slowest).toBeLessThan(1000);
+  await pageCdp.detach();
+  await browserCdp.detach();
+});

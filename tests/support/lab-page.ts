@@ -8,6 +8,38 @@ export async function openLabOnWorker(root: Locator): Promise<void> {
   await expect(root).toHaveAttribute('data-runtime', 'worker', { timeout: 30_000 });
 }
 
+/** Opens a lab's chapter with nothing saved, then the lab on the Worker runtime, with its editor shown. */
+export async function openFreshLab(page: Page, lab: string): Promise<Locator> {
+  await page.goto(`chapters/${lab}/?runtime=worker`);
+  await page.evaluate(() => localStorage.clear());
+  await page.reload();
+  const root = page.locator(`[data-testid="lab"][data-lab="${lab}"]`);
+  await openLabOnWorker(root);
+  await expect(root.locator('.monaco-editor').first()).toBeVisible();
+  return root;
+}
+
+/** Replaces the text of the file shown in the editor, as a reader pasting code would. */
+export async function replaceEditorText(page: Page, root: Locator, file: string, text: string): Promise<void> {
+  await root.locator(`[role="tab"][data-file="${file}"]`).click();
+  await root.locator('.lab-editor .view-lines').click();
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.press('Delete');
+  await page.keyboard.insertText(text);
+}
+
+/** Starts recording the page's long main-thread tasks; returns a function that reads the longest so far, in ms. */
+export async function watchLongTasks(page: Page): Promise<() => Promise<number>> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __longestTask: number };
+    w.__longestTask = 0;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) w.__longestTask = Math.max(w.__longestTask, e.duration);
+    }).observe({ type: 'longtask' });
+  });
+  return () => page.evaluate(() => (window as unknown as { __longestTask: number }).__longestTask);
+}
+
 /** Reveals the solution and applies it to the editable files. */
 export async function applySolution(root: Locator): Promise<void> {
   await root.getByTestId('lab-reveal').click();

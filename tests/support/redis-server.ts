@@ -3,7 +3,7 @@
  * the test process (stopped with it), and a small client on @redis/client that sends raw commands.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createClient, RESP_TYPES } from '@redis/client';
+import { redisConnector, type RawRedis } from '../../labs/harness/node/redis.ts';
 import { freePort, portOpen } from './ports.ts';
 
 export interface RedisServer {
@@ -13,20 +13,7 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-export interface RawRedis {
-  send(argv: string[]): Promise<unknown>;
-  close(): Promise<void>;
-}
-
-// @redis/client reads integer replies near 2^53 inexactly (9007199254740991 comes back one more);
-// have it hand integers over as text and strings as bytes, then read each exactly.
-const EXACT = { [RESP_TYPES.NUMBER]: String, [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer };
-
-function exactReply(reply: unknown): unknown {
-  if (Buffer.isBuffer(reply)) return reply.toString('utf8');
-  if (typeof reply === 'string') return Number(reply);
-  return Array.isArray(reply) ? reply.map(exactReply) : reply;
-}
+export type { RawRedis };
 
 /** Whether redis-server can be run here. */
 export function redisServerInstalled(): boolean {
@@ -66,19 +53,10 @@ export async function startRedisServer(options: { databases?: number } = {}): Pr
       child.kill('SIGKILL');
       continue;
     }
-    // Building a client costs a lot of CPU (it sets up every command); duplicates of one are cheap.
-    const base = createClient({ socket: { host: '127.0.0.1', port }, RESP: 2, disableClientInfo: true });
+    const connector = redisConnector({ socket: { host: '127.0.0.1', port } });
     return {
       port,
-      async connect(db = 0) {
-        const client = base.duplicate({ database: db });
-        client.on('error', () => {});
-        await client.connect();
-        return {
-          send: async (argv) => exactReply(await client.sendCommand(argv, { typeMapping: EXACT })),
-          close: () => client.close(),
-        };
-      },
+      connect: (db) => connector.connect(db),
       stop: () =>
         new Promise<void>((resolve) => {
           if (child.exitCode !== null) return resolve();

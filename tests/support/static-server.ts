@@ -27,7 +27,18 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-export async function serveStatic(dir: string, options: { base?: string; applyHeadersFile?: boolean } = {}): Promise<StaticServer> {
+export interface StaticServerOptions {
+  base?: string;
+  /** Apply `dir/_headers` the way Netlify does. */
+  applyHeadersFile?: boolean;
+  /**
+   * Send an HTML page in two parts: up to the first occurrence of `before`, then, `ms` later, the rest,
+   * as a slow network does. The browser may paint the first part on its own.
+   */
+  pauseHtml?: { before: string; ms: number };
+}
+
+export async function serveStatic(dir: string, options: StaticServerOptions = {}): Promise<StaticServer> {
   const base = options.base ?? '/';
   const rules = options.applyHeadersFile && existsSync(join(dir, '_headers')) ? parseHeadersFile(readFileSync(join(dir, '_headers'), 'utf8')) : [];
   const server: Server = createServer((req, res) => {
@@ -47,7 +58,15 @@ export async function serveStatic(dir: string, options: { base?: string; applyHe
       return;
     }
     res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', ...headersFor(rules, pathname) });
-    createReadStream(file).pipe(res);
+    const pause = options.pauseHtml;
+    const html = pause && extname(file) === '.html' ? readFileSync(file, 'utf8') : undefined;
+    const cut = html?.indexOf(pause!.before) ?? -1;
+    if (html === undefined || cut < 0) {
+      createReadStream(file).pipe(res);
+      return;
+    }
+    res.write(html.slice(0, cut));
+    setTimeout(() => res.end(html.slice(cut)), pause!.ms);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

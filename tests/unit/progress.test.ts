@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { migrate, PROGRESS_FORMAT, ProgressStore, progressKey, summarize, type ChapterInfo } from '../../src/storage/progress.ts';
+import { addedAfterFinishing, addedStep, addedStepMessage, migrate, PROGRESS_FORMAT, ProgressStore, progressKey, summarize, type ChapterInfo } from '../../src/storage/progress.ts';
+import { labStepSchema } from '../../labs/harness/lab-schema.ts';
 import { MemoryStorage } from '../support/memory-storage.ts';
 
 
@@ -108,5 +109,50 @@ describe('summarize', () => {
 
   test('a chapter without a lab is done when read and its quiz passed', () => {
     expect(summarize(noLab, { read: 1, quiz: { score: 7, total: 8, at: 1 } }, 0.8)).toMatchObject({ state: 'done', stepsTotal: 0 });
+  });
+});
+
+describe('a finished lab that gained a step', () => {
+  const at = (day: string, time = '12:00') => Date.parse(`${day}T${time}:00Z`);
+  const step = (id: string, added?: string) => ({ id, title: id[0]!.toUpperCase() + id.slice(1), ...(added ? { added } : {}) });
+  const steps = [step('split'), step('failover'), step('shards'), step('resharding', '2026-11-26')];
+  const lab: ChapterInfo = { id: '02-databases', title: 'Databases', steps: steps.map((s) => s.id), questions: 0, added: [addedStep(steps, 3)] };
+  const finished = (day: string) => ({ read: at('2026-11-01'), steps: { split: at(day), failover: at(day), shards: at(day) } });
+
+  test('an added step knows the steps before it and the end of its day', () => {
+    expect(lab.added).toEqual([{ id: 'resharding', number: 4, title: 'Resharding', on: '2026-11-26', before: ['split', 'failover', 'shards'], end: Date.parse('2026-11-27T00:00:00Z') }]);
+  });
+
+  test('names the step to a reader who had passed every earlier step by the end of its day', () => {
+    expect(addedAfterFinishing(lab, finished('2026-11-20'))).toEqual(lab.added);
+    expect(addedAfterFinishing(lab, { steps: { split: at('2026-11-26', '23:59'), failover: at('2026-11-20'), shards: at('2026-11-20') } })).toEqual(lab.added);
+    expect(summarize(lab, finished('2026-11-20'), 0.8).state).toBe('in-progress');
+    expect(addedStepMessage(lab.added![0]!)).toBe('Step 4 “Resharding” was added on 2026-11-26, after you had finished this lab: the chapter shows as in progress until you pass it.');
+  });
+
+  test('says nothing to a reader who had not finished, finished after it came, or passed it', () => {
+    expect(addedAfterFinishing(lab, undefined)).toEqual([]);
+    expect(addedAfterFinishing(lab, { steps: { split: at('2026-11-20'), failover: at('2026-11-20') } })).toEqual([]);
+    expect(addedAfterFinishing(lab, finished('2026-11-27'))).toEqual([]);
+    expect(addedAfterFinishing(lab, { ...finished('2026-11-20'), steps: { ...finished('2026-11-20').steps, resharding: at('2026-11-28') } })).toEqual([]);
+    expect(addedAfterFinishing({ ...lab, added: undefined }, finished('2026-11-20'))).toEqual([]);
+  });
+
+  test('with two added steps, each is judged against the steps the lab had before it', () => {
+    const all = [...steps, step('pool', '2026-12-10')];
+    const two: ChapterInfo = { ...lab, steps: all.map((s) => s.id), added: [addedStep(all, 3), addedStep(all, 4)] };
+    expect(two.added![1]!.before).toEqual(['split', 'failover', 'shards', 'resharding']);
+    // Finished the first three before resharding came, then never came back: resharding is why; the
+    // pool step came when the lab was already unfinished for this reader.
+    expect(addedAfterFinishing(two, finished('2026-11-20')).map((s) => s.id)).toEqual(['resharding']);
+    // Passed resharding on Dec 1, before the pool step came: only the pool step is news.
+    expect(addedAfterFinishing(two, { steps: { ...finished('2026-11-20').steps, resharding: at('2026-12-01') } }).map((s) => s.id)).toEqual(['pool']);
+  });
+
+  test('lab.json takes an added date per step, as YYYY-MM-DD only', () => {
+    const step = { id: 'a', title: 'A', task: 't', test: 'tests/a.test.ts', hints: ['h'] };
+    expect(labStepSchema.parse({ ...step, added: '2026-11-26' }).added).toBe('2026-11-26');
+    expect(labStepSchema.safeParse({ ...step, added: '26/11/2026' }).success).toBe(false);
+    expect(labStepSchema.safeParse({ ...step, added: '2026-02-30' }).success).toBe(false);
   });
 });

@@ -67,3 +67,16 @@ export function createClonesCluster(options: ServerOptions = {}): Cluster {
   for (const name of CLONES) cluster.addNode(name, (ctx) => createApp(ctx, work), { cores });
   return cluster;
 }
+
+/**
+ * Step 5's fleet: `machines` identical app servers, app-1 to app-N, each with `cores`, behind a
+ * balancer `lb` that sends each request to one of them at random.
+ */
+export function createFleetCluster(options: ServerOptions & { machines: number }): Cluster {
+  const { machines, cores = 2, work = { distribution: 'exponential', mean: 20 }, ...settings } = options;
+  const cluster = new Cluster({ seed: 1, ...settings });
+  addServices(cluster);
+  const names = Array.from({ length: machines }, (_, i) => `app-${i + 1}`);
+  for (const name of names) cluster.addNode(name, (ctx) => createApp(ctx, work), { cores });
+  return cluster.addNode('lb', (ctx) => (req) => ctx.forward(req, names[Math.floor(ctx.random() * names.length)]!));
+}

@@ -1,4 +1,4 @@
-import { getCookie, type Handler, type NodeContext, type SqlClient } from '@scale-lab/kit';
+import { getCookie, type Handler, type NodeContext, type SqlClient, type SqlValue } from '@scale-lab/kit';
 import { shardFor } from './shards.ts';
 
 
@@ -12,6 +12,8 @@ export interface Databases {
   primaryKey: string;
   /** The shards of the users directory: each holds some of the users, none all. */
   shards: string[];
+  /** Databases ready to join the users directory, empty until a resharding moves users onto them. */
+  spareShards: string[];
 }
 
 /** What a logged-in user's session holds, stored in kv under session:<sid>. */
@@ -44,6 +46,50 @@ interface Account {
 
 const SESSION_TTL_S = 24 * 60 * 60;
 
+/** Where the users directory is: its shards, and during a resharding the shards users are moving to. */
+interface ShardMap {
+  shards: string[];
+  next?: string[];
+}
+
+/** The key in kv of the shard map every clone reads; unset, the directory is on databases.shards. */
+const SHARD_MAP_KEY = 'users:shard-map';
+/** How long a request that read the shard map may still act on it: requests finish well within this. */
+const MAP_SETTLE_MS = 1000;
+
+/**
+ * Connections each app server may hold on the primary at once: three servers × 4 = 12 of its 16,
+ * the rest left for the failover monitor and db-admin.
+ */
+const PRIMARY_POOL_SIZE = 4;
+
+/** A connection pool: at most `size` calls hold a connection at once; the others wait their turn, in order. */
+function connectionPool(size: number): <T>(work: () => Promise<T>) => Promise<T> {
+  let free = size;
+  const waiting: (() => void)[] = [];
+  return async (work) => {
+    if (free > 0) free--;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      // The connection goes back however the work ended, a refusal thrown inside a transaction included.
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    }
+  };
+}
+
+/** `db`, with each statement and each transaction holding one of the pool's connections while it runs. */
+function pooled(db: SqlClient, use: <T>(work: () => Promise<T>) => Promise<T>): SqlClient {
+  return {
+    query: <T>(sql: string, params?: SqlValue[]) => use(() => db.query<T>(sql, params)),
+    run: (sql, params) => use(() => db.run(sql, params)),
+    transaction: (work) => use(() => db.transaction(work)),
+  };
+}
+
 /** A request the service refuses: answered with `status` and `{ error }`. */
 class Refused extends Error {
   readonly status: number;
@@ -59,6 +105,8 @@ export function createApp(ctx: NodeContext, databases: Databases): Handler {
   // Writes, transactions and reads that must not be stale go to the primary; plain reads to the replicas, in turn.
   const replicas = databases.replicas.map((name) => ({ name, db: ctx.database(name) }));
   let turn = 0;
+  // This server's share of the primary's connections, kept across requests.
+  const usePrimary = connectionPool(PRIMARY_POOL_SIZE);
 
   function anyReplica(): SqlClient {
     return replicas[turn++ % replicas.length]!.db;
@@ -105,6 +153,38 @@ export function createApp(ctx: NodeContext, databases: Databases): Handler {
     return amount;
   }
 
+  /** The shard map every clone reads: where users are, and while they move, where they are going. */
+  async function shardMap(): Promise<ShardMap> {
+    const stored = await ctx.kv.get(SHARD_MAP_KEY);
+    return stored ? (JSON.parse(stored) as ShardMap) : { shards: databases.shards };
+  }
+
+  /**
+   * Moves the users whose owner changes under `next`: new users are written under both maps, the
+   * moving users are copied, and only then do reads switch to `next`; the old copies go last.
+   */
+  async function reshard(next: string[]): Promise<{ shards: string[]; moved: number }> {
+    const { shards } = await shardMap();
+    await ctx.kv.set(SHARD_MAP_KEY, JSON.stringify({ shards, next } satisfies ShardMap));
+    // Sign-ups that read the map before it changed finish before the copy looks at their shard.
+    await ctx.sleep(MAP_SETTLE_MS);
+    let moved = 0;
+    for (const shard of shards) {
+      const leaving = (await ctx.database(shard).query<User>('SELECT id, name, score FROM users')).filter((u) => shardFor(u.id, next) !== shard);
+      for (const u of leaving) await ctx.database(shardFor(u.id, next)).run('INSERT OR REPLACE INTO users (id, name, score) VALUES (?, ?, ?)', [u.id, u.name, u.score]);
+      moved += leaving.length;
+    }
+    // Every moving user is on its new shard: reads may switch.
+    await ctx.kv.set(SHARD_MAP_KEY, JSON.stringify({ shards: next } satisfies ShardMap));
+    await ctx.sleep(MAP_SETTLE_MS);
+    // Then the copies left behind go, including those of users who signed up during the move.
+    for (const shard of shards) {
+      const left = (await ctx.database(shard).query<{ id: number }>('SELECT id FROM users')).map((u) => u.id).filter((id) => shardFor(id, next) !== shard);
+      if (left.length > 0) await ctx.database(shard).run(`DELETE FROM users WHERE id IN (${left.map(() => '?').join(', ')})`, left);
+    }
+    return { shards: next, moved };
+  }
+
   /** The primary as the failover monitor last recorded it; the configured one until a failover. */
   async function currentPrimary(): Promise<string> {
     return (await ctx.kv.get(databases.primaryKey)) ?? databases.primary;
@@ -115,7 +195,7 @@ export function createApp(ctx: NodeContext, databases: Databases): Handler {
     if (pathname === '/health') return new Response('ok');
     // Asked on every request, so no clone keeps writing to a primary the monitor has replaced.
     const primaryName = await currentPrimary();
-    const primary = ctx.database(primaryName);
+    const primary = pooled(ctx.database(primaryName), usePrimary);
 
     // Log in, opening the account on the first visit.
     if (req.method === 'POST' && pathname === '/login') {
@@ -193,23 +273,37 @@ export function createApp(ctx: NodeContext, databases: Databases): Handler {
       const { name, score } = (await req.json()) as { name?: string; score?: number };
       if (!name || typeof score !== 'number') throw new Refused(400, 'name and score are required');
       const id = await ctx.kv.incr('users:next-id');
-      const shard = shardFor(id, databases.shards);
-      await ctx.database(shard).run('INSERT INTO users (id, name, score) VALUES (?, ?, ?)', [id, name, score]);
-      return Response.json({ id, shard });
+      const map = await shardMap();
+      const shard = shardFor(id, map.shards);
+      // While users move, a new user goes to its owner under both maps, so reads find it before and after the switch.
+      const owners = new Set([shard, ...(map.next ? [shardFor(id, map.next)] : [])]);
+      await Promise.all([...owners].map((owner) => ctx.database(owner).run('INSERT OR REPLACE INTO users (id, name, score) VALUES (?, ?, ?)', [id, name, score])));
+      return Response.json({ id, shard: map.next ? shardFor(id, map.next) : shard });
     }
 
     // The n users with the highest scores: the top n of every shard, merged and sorted again.
     if (req.method === 'GET' && pathname === '/users/top') {
       const n = Number(url.searchParams.get('n') ?? 10);
-      const perShard = await Promise.all(databases.shards.map((shard) => ctx.database(shard).query<User>('SELECT id, name, score FROM users ORDER BY score DESC, id LIMIT ?', [n])));
-      const top = perShard.flat().sort((a, b) => b.score - a.score || a.id - b.id);
+      const { shards } = await shardMap();
+      const perShard = await Promise.all(shards.map((shard) => ctx.database(shard).query<User>('SELECT id, name, score FROM users ORDER BY score DESC, id LIMIT ?', [n])));
+      // A user moved a moment ago may still be on its old shard too: keep each id once.
+      const unique = [...new Map(perShard.flat().map((u) => [u.id, u])).values()];
+      const top = unique.sort((a, b) => b.score - a.score || a.id - b.id);
       return Response.json(top.slice(0, n));
+    }
+
+    // Resharding: users move to their owners under the new list while every read still finds them.
+    if (req.method === 'POST' && pathname === '/admin/shards') {
+      const { shards: next } = (await req.json()) as { shards?: string[] };
+      if (!Array.isArray(next) || next.length === 0) throw new Refused(400, 'shards must be a list of databases');
+      return Response.json(await reshard(next));
     }
 
     // One user by id: only the shard that holds them is asked.
     if (req.method === 'GET' && pathname.startsWith('/users/')) {
       const id = Number(pathname.slice('/users/'.length));
-      const [user] = await ctx.database(shardFor(id, databases.shards)).query<User>('SELECT id, name, score FROM users WHERE id = ?', [id]);
+      const { shards } = await shardMap();
+      const [user] = await ctx.database(shardFor(id, shards)).query<User>('SELECT id, name, score FROM users WHERE id = ?', [id]);
       if (!user) throw new Refused(404, `no user ${id}`);
       return Response.json(user);
     }

@@ -12,6 +12,8 @@ export interface Databases {
   primaryKey: string;
   /** The shards of the users directory: each holds some of the users, none all. */
   shards: string[];
+  /** Databases ready to join the users directory, empty until a resharding moves users onto them. */
+  spareShards: string[];
 }
 
 /** What a logged-in user's session holds, stored in kv under session:<sid>. */
@@ -45,6 +47,8 @@ class Refused extends Error {
 
 /** One app server. All three run this same code; `ctx.name` tells them apart (app-1, app-2, app-3). */
 export function createApp(ctx: NodeContext, databases: Databases): Handler {
+  // The shards this clone uses for the users directory.
+  let shards = databases.shards;
   // Every statement goes to the primary: the replicas sit idle.
   const primary = ctx.database(databases.primary);
 
@@ -136,7 +140,7 @@ export function createApp(ctx: NodeContext, databases: Databases): Handler {
       const { name, score } = (await req.json()) as { name?: string; score?: number };
       if (!name || typeof score !== 'number') throw new Refused(400, 'name and score are required');
       const id = await ctx.kv.incr('users:next-id');
-      const shard = shardFor(id, databases.shards);
+      const shard = shardFor(id, shards);
       await ctx.database(shard).run('INSERT INTO users (id, name, score) VALUES (?, ?, ?)', [id, name, score]);
       return Response.json({ id, shard });
     }
@@ -145,7 +149,7 @@ export function createApp(ctx: NodeContext, databases: Databases): Handler {
     if (req.method === 'GET' && pathname === '/users/top') {
       const n = Number(url.searchParams.get('n') ?? 10);
       const top: User[] = [];
-      for (const shard of databases.shards) {
+      for (const shard of shards) {
         top.push(...(await ctx.database(shard).query<User>('SELECT id, name, score FROM users ORDER BY score DESC, id LIMIT ?', [n])));
       }
       return Response.json(top.slice(0, n));
@@ -154,11 +158,20 @@ export function createApp(ctx: NodeContext, databases: Databases): Handler {
     if (req.method === 'GET' && pathname.startsWith('/users/')) {
       const id = Number(pathname.slice('/users/'.length));
       // Asks every shard until one has the user.
-      for (const shard of databases.shards) {
+      for (const shard of shards) {
         const [user] = await ctx.database(shard).query<User>('SELECT id, name, score FROM users WHERE id = ?', [id]);
         if (user) return Response.json(user);
       }
       throw new Refused(404, `no user ${id}`);
+    }
+
+    // Resharding: from now on, the users directory is spread over these shards.
+    if (req.method === 'POST' && pathname === '/admin/shards') {
+      const { shards: next } = (await req.json()) as { shards?: string[] };
+      if (!Array.isArray(next) || next.length === 0) throw new Refused(400, 'shards must be a list of databases');
+      // Only this clone learns of the new shards, and no user is moved.
+      shards = next;
+      return Response.json({ shards });
     }
 
     // Anyone's public profile.

@@ -8,7 +8,10 @@ import { createMonitor } from './monitor.ts';
 export const APP_SERVERS = ['app-1', 'app-2', 'app-3'];
 
 /** The primary takes every write; the replicas follow its log. */
-export const DATABASES: Databases = { primary: 'db', replicas: ['db-replica-1', 'db-replica-2'], primaryKey: 'db:primary', shards: ['shard-1', 'shard-2', 'shard-3', 'shard-4'] };
+export const DATABASES: Databases = { primary: 'db', replicas: ['db-replica-1', 'db-replica-2'], primaryKey: 'db:primary', shards: ['shard-1', 'shard-2', 'shard-3', 'shard-4'], spareShards: ['shard-5'] };
+
+/** Connections each database takes at once; a call over it is refused at once, as PostgreSQL refuses past max_connections. */
+export const MAX_CONNECTIONS = 16;
 
 /** The replicas receive the primary's log over a 100 ms link, so each trails it by a little over 100 ms. */
 export const REPLICATION_LATENCY_MS = 100;
@@ -30,9 +33,10 @@ function createBalancer(ctx: NodeContext, servers: string[]): Handler {
 
 /**
  * Clients reach the accounts service at http://lb/, which takes turns between app-1..app-3. Sessions
- * live in kv. The database `db` is the primary; db-replica-1 and db-replica-2 follow it; db-admin
+ * live in kv. The database `db` is the primary (16 connections at most); db-replica-1 and db-replica-2 follow it; db-admin
  * reports each member's log positions and can promote a replica; `monitor` watches the primary.
- * The users directory is spread over four databases, shard-1 to shard-4.
+ * The users directory is spread over four databases, shard-1 to shard-4; shard-5 stands by, empty,
+ * until a resharding moves users onto it.
  */
 export interface DatabasesClusterOptions extends ClusterOptions {
   /** Semi-synchronous replication: a commit is acknowledged once this many replicas have received it (default 0). */
@@ -42,9 +46,9 @@ export interface DatabasesClusterOptions extends ClusterOptions {
 export async function createDatabasesCluster({ sync = 0, ...options }: DatabasesClusterOptions = {}): Promise<Cluster> {
   const cluster = new Cluster({ seed: 1, ...options });
   cluster.addStore('kv');
-  const group = await cluster.addReplicatedDatabase(DATABASES.primary, { replicas: DATABASES.replicas, sync, setup: SCHEMA, cost: 2, applyCost: 2 });
+  const group = await cluster.addReplicatedDatabase(DATABASES.primary, { replicas: DATABASES.replicas, sync, setup: SCHEMA, cost: 2, applyCost: 2, maxConnections: MAX_CONNECTIONS });
   for (const replica of DATABASES.replicas) cluster.link(DATABASES.primary, replica, { latency: REPLICATION_LATENCY_MS });
-  for (const shard of DATABASES.shards) await cluster.addDatabase(shard, { setup: USERS_SCHEMA, cost: 2 });
+  for (const shard of [...DATABASES.shards, ...DATABASES.spareShards]) await cluster.addDatabase(shard, { setup: USERS_SCHEMA, cost: 2 });
   cluster.addNode('db-admin', (ctx) => createDbAdmin(ctx, group));
   cluster.addNode('monitor', (ctx) => createMonitor(ctx, DATABASES));
   for (const name of APP_SERVERS) cluster.addNode(name, (ctx) => createApp(ctx, DATABASES));

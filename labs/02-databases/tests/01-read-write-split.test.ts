@@ -1,5 +1,7 @@
 import { expect, test } from 'vitest';
-import { DATABASES, databasesCluster, loggedIn, recordReads, send, share } from './helpers.ts';
+import type { Client, Cluster } from '@scale-lab/kit';
+import { MAX_CONNECTIONS } from '../starter/cluster.ts';
+import { DATABASES, databasesCluster, loggedIn, recordReads, send, share, type Answer } from './helpers.ts';
 
 /** The promise of this step: the primary serves at most this share of plain reads. */
 const MAX_PRIMARY_SHARE = 0.1;
@@ -62,4 +64,47 @@ test('a balance check before a debit reads the primary: a withdrawal right after
   expect(third.status, `right after depositing 100 (balance 120), ada's withdrawal of 110 was refused (${third.status} ${JSON.stringify(third.body)}): the balance check read a replica that had not yet applied the deposit`).toBe(200);
   const onReplicas = reads.reads.filter((r) => r.node !== DATABASES.primary);
   expect(onReplicas.length, `the balance check before a debit read a replica (${share(onReplicas.length, reads.reads.length)} SELECTs went to ${[...new Set(onReplicas.map((r) => r.node))].join(' and ')}): a replica trails the primary, so a check that must not be stale reads the primary`).toBe(0);
+});
+
+/** A request that got no answer within this long is stuck: a client would have given up. */
+const PATIENCE_MS = 5_000;
+const BURST = 60;
+
+/** `answer`, or undefined if it takes longer than the clients' patience. */
+function withinPatience(cluster: Cluster, answer: Promise<Answer>): Promise<Answer | undefined> {
+  return Promise.race([answer, cluster.sleep(PATIENCE_MS).then(() => undefined)]);
+}
+
+test(`${BURST} requests at once, a third of them refused, stay within the primary's ${MAX_CONNECTIONS} connections, and the service keeps answering`, async () => {
+  const cluster = await databasesCluster();
+  const users = Array.from({ length: 12 }, (_, i) => `user-${i + 1}`);
+  const clients: Client[] = [];
+  for (const user of users) clients.push(await loggedIn(cluster, user));
+  for (const client of clients) expect((await send(client, 'POST', '/deposit', { amount: 100 })).status, 'POST /deposit failed').toBe(200);
+  await cluster.sleep(1000);
+  // Deposits, transfers to no one (404) and transfers of more than the balance (409), all at once.
+  const kinds = [
+    { what: 'a deposit', path: '/deposit', body: () => ({ amount: 1 }), status: 200 },
+    { what: 'a transfer to an account that does not exist', path: '/transfer', body: () => ({ to: 'nobody', amount: 1 }), status: 404 },
+    { what: 'a transfer of more than the balance', path: '/transfer', body: (i: number) => ({ to: users[(i + 1) % users.length], amount: 10_000 }), status: 409 },
+  ];
+  const burst = await cluster.run(() =>
+    Promise.all(Array.from({ length: BURST }, (_, i) => {
+      const kind = kinds[i % kinds.length]!;
+      return withinPatience(cluster, send(clients[i % clients.length]!, 'POST', kind.path, kind.body(i))).then((answer) => ({ kind, answer }));
+    })),
+  );
+  const refusedByDb = cluster.metrics.node(DATABASES.primary).refused;
+  const failed = burst.filter((b) => b.answer !== undefined && b.answer.status !== b.kind.status);
+  const stuck = burst.filter((b) => b.answer === undefined);
+  if (failed.length > 0) {
+    const first = failed[0]!;
+    expect.fail(`${failed.length} of ${BURST} requests sent at once got the wrong answer (${first.kind.what} answered ${first.answer!.status} ${JSON.stringify(first.answer!.body)}, expected ${first.kind.status})${refusedByDb > 0 ? `, and ${DATABASES.primary} refused ${refusedByDb} connections: it takes ${MAX_CONNECTIONS} at once, and three app servers sending every statement straight to it open more than that. Give each app server a pool of connections to the primary (4 each leaves room for the monitor and db-admin), where statements and transactions wait their turn` : ''}`);
+  }
+  const later: (Answer | undefined)[] = [];
+  for (let i = 0; i < 12; i++) later.push(await cluster.run(() => withinPatience(cluster, send(clients[i]!, 'POST', '/transfer', { to: users[(i + 1) % users.length], amount: 1 }))));
+  const lost = stuck.length + later.filter((a) => a === undefined).length;
+  expect(lost, `${stuck.length} of ${BURST} requests sent at once, and then ${later.filter((a) => a === undefined).length} of 12 transfers sent one by one, got no answer within ${PATIENCE_MS / 1000} s: their app server waited for a connection that never came back. A connection taken for a transfer that was refused (404, 409, thrown inside the transaction) was never returned to the pool; give it back in a finally block, however the work ends`).toBe(0);
+  const wrong = later.filter((a) => a !== undefined && a.status !== 200);
+  expect(wrong.length, `after the burst, ${wrong.length} of 12 transfers of 1 failed (${wrong.map((a) => a!.status).join(', ')})`).toBe(0);
 });

@@ -57,7 +57,8 @@ export const APP_CLONES = ['app', 'app-2', 'app-3'];
 /** Three clones of the product service; they read the database db, and may cache in kv, which they share. */
 export async function createCachingCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const cluster = new Cluster({ seed: 1, ...options });
-  cluster.addStore('kv');
+  // Declared a cache, so the store counts its GETs as hits and misses (the playground shows the ratio).
+  cluster.addStore('kv', { cache: true });
   await cluster.addDatabase('db', { setup: SQL, cost: 5 });
   for (const name of APP_CLONES) cluster.addNode(name, createProductService);
   return cluster;

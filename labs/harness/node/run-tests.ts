@@ -1,16 +1,23 @@
 /**
- * run-tests.mjs — `node run-tests.mjs [--steps id1,id2]`, in the lab's folder of the WebContainer
- * (or any folder laid out the same way): runs the lab's graded tests (lab.json) against the reader's
- * files (lab/) with the same runner as the browser Worker, and prints one line per test file as soon
- * as it ends, `@@scale-lab-file <token> <FileOutcome JSON>` (protocol.ts), between the console lines.
- * Exits 0 whatever the verdicts; non-zero only when it could not run (bad arguments, missing files).
+ * run-tests.mjs — `node run-tests.mjs [--steps id1,id2] [--json]`, in the lab's folder of the
+ * WebContainer, or of a lab downloaded from the page (the same layout): runs the lab's graded tests
+ * (lab.json) against the reader's files (lab/) with the same runner as the browser Worker.
+ * - Started by the WebContainer runtime (TAGGED_ENV set): prints one line per test file as soon as it
+ *   ends, `@@scale-lab-file <token> <FileOutcome JSON>` (protocol.ts), between the console lines, and
+ *   exits 0 whatever the verdicts.
+ * - Run by hand: prints the verdict as `npm run lab` does (or its `--json` line) and exits 0 only
+ *   when every step passed.
+ * Exits 2 when it could not run (bad arguments, missing files).
  */
+import { setMaxListeners } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { LabBundle } from '../bundle.ts';
-import type { OutputLine } from '../results.ts';
+import { NOT_RUN_MESSAGE } from '../messages.ts';
+import { jsonSummary, reportText } from '../report.ts';
+import { stepResults, type FileOutcome, type OutputLine } from '../results.ts';
 import { runGraded } from '../runner/index.ts';
 import { keepRunningOnStrayErrors, sqlWasmFromBytes } from './node-host.ts';
 import { ALIVE_LINE, CHANNEL_ENV, ERROR_PREFIX, HEARTBEAT_MS, MOUNTED, outcomeLine, TAGGED_ENV } from '../protocol.ts';
@@ -28,9 +35,9 @@ delete process.env[CHANNEL_ENV];
 
 const { values } = (() => {
   try {
-    return parseArgs({ options: { steps: { type: 'string' } } });
+    return parseArgs({ options: { steps: { type: 'string' }, json: { type: 'boolean' } } });
   } catch (err) {
-    return fail(`${(err as Error).message}\nUsage: node run-tests.mjs [--steps id1,id2]`);
+    return fail(`${(err as Error).message}\nUsage: node run-tests.mjs [--steps id1,id2] [--json]`);
   }
 })();
 
@@ -64,17 +71,23 @@ function log({ stream, text }: OutputLine): void {
 }
 
 keepRunningOnStrayErrors();
+// Node 20 warns once more than 10 listeners wait on one AbortSignal; the kit's calls of one run all do, by design.
+setMaxListeners(0);
 
 const heartbeat = tagged ? setInterval(() => out(ALIVE_LINE), HEARTBEAT_MS) : undefined;
+if (!tagged && !values.json) out(`${bundle.lab.title}: grading the files in ${MOUNTED.labDir}/`);
+let outcomes: FileOutcome[];
 try {
-  await runGraded({
+  outcomes = await runGraded({
     kitCode,
     tests: bundle.tests,
     files,
     editable: bundle.lab.editable,
     testFiles: steps.map((s) => s.test),
     configureKit,
-    onFileDone: (outcome) => out(outcomeLine(outcome, token)),
+    onFileDone: (outcome) => {
+      if (tagged) out(outcomeLine(outcome, token));
+    },
     onOutput: (lines) => lines.forEach(log),
     ...(tagged ? { onTestDone: () => out(ALIVE_LINE) } : {}),
   });
@@ -84,5 +97,11 @@ try {
   process.exit(1);
 }
 clearInterval(heartbeat);
+let code = 0;
+if (!tagged) {
+  const result = stepResults(bundle.name, steps, outcomes, NOT_RUN_MESSAGE);
+  out(values.json ? jsonSummary(result) : reportText(bundle.lab, result));
+  code = result.steps.every((s) => s.passed) ? 0 : 1;
+}
 // Exit once stdout has been written out (a pipe drains asynchronously), even if the reader's code left timers.
-process.stdout.write('', () => process.exit(0));
+process.stdout.write('', () => process.exit(code));

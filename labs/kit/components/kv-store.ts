@@ -2,7 +2,7 @@
  * The key-value store as a node of the cluster: the Redis-like engine (kv.ts) behind the network,
  * each command a round trip that costs time, counted for the store and for its caller.
  */
-import { KeyValueStore, kvClient, type KvClient } from '../kv.ts';
+import { clientOver, KeyValueStore, type KvClient, type KvTransport } from '../kv.ts';
 import { withLimits, type CallOptions } from '../failures.ts';
 import { Capacity, type CapacityOptions } from '../capacity.ts';
 import { ClusterNode, type NodeEnv } from '../node.ts';
@@ -14,6 +14,8 @@ export class StoreNode extends ClusterNode {
   readonly cost: number;
   /** Declared a cache: its GETs count as hits and misses (a session store's do not). */
   readonly isCache: boolean;
+  /** Where its commands go instead of `store`, when set: a real Redis (`cluster.useStoreBackend`, `--serve --redis`). */
+  backend: KvTransport | undefined;
 
   constructor(name: string, env: NodeEnv, cost: number, isCache: boolean, capacity: CapacityOptions = {}) {
     super(name, new Capacity(env.clock, capacity));
@@ -36,11 +38,13 @@ export function storeNode(env: NodeEnv, name: string, asker: string): StoreNode 
 export function storeClient(env: NodeEnv, from: string, name: string, limits: CallOptions = {}): KvClient {
   const node = storeNode(env, name, from);
   const { clock, metrics, network } = env;
-  const call = <T>(command: string, key: string, run: (signal?: AbortSignal) => T): Promise<T> =>
+  const call = <T>(command: string, key: string, run: (signal?: AbortSignal) => T | Promise<T>): Promise<T> =>
     withLimits(clock, limits, (signal) => network.deliver(from, name, signal, async () => {
       if (node.cost > 0) await node.work(node.cost);
       // The caller's signal reaches a blocked command, so a caller that gave up takes no element later.
-      const result = run(signal);
+      const ran = run(signal);
+      // Only a backend answers later; the in-memory store answers in the same turn, as it always has.
+      const result = ran instanceof Promise ? await ran : ran;
       const served = metrics.of(name);
       const caller = metrics.of(from);
       served.requests++;
@@ -57,5 +61,9 @@ export function storeClient(env: NodeEnv, from: string, name: string, limits: Ca
       if (metrics.listening) metrics.emit({ type: 'kv', at: clock.now(), from, node: name, command, key, hit });
       return result;
     }));
-  return kvClient(call, node.store);
+  return clientOver((command, key, argv, blocking) => {
+    const backend = node.backend;
+    if (backend) return call(command, key, () => backend(command, key, argv, blocking));
+    return blocking ? call(command, key, (signal) => node.store.runBlocking(argv, signal)) : call(command, key, () => node.store.execute(argv));
+  });
 }

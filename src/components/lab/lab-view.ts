@@ -8,8 +8,10 @@ import type { StepResult } from '../../../labs/harness/results.ts';
 import { RuntimeError, type LabRuntime, type OutputLine } from '../../lab-runtime/runtime.ts';
 import { STORAGE_FULL_ADVICE, type LabEditsStore, type SavedLab } from '../../storage/lab-edits.ts';
 import { DEFAULT_LAB_LAYOUT, LAB_LAYOUT_LIMITS, type LabLayoutStore } from '../../storage/lab-layout.ts';
+import { ConsoleView } from './console-view.ts';
 import { h } from './dom.ts';
 import type { LabEditor } from './editor.ts';
+import type { LabFilesHost } from './lab-files.ts';
 import { createSplitter } from './splitter.ts';
 
 export type StepStatus = 'idle' | 'running' | 'passed' | 'failed';
@@ -29,6 +31,8 @@ export interface LabViewOptions {
   onStepStatus?: (stepId: string, status: StepStatus) => void;
   /** Where the sizes of the workspace's regions are remembered (defaults, forgotten, without it). */
   layout?: LabLayoutStore;
+  /** The site's lab-assets folder: with it, the reader can download their files with what grades them in Node, and upload them back. */
+  assetsBase?: string;
 }
 
 const RUNTIME_LABEL = { worker: 'Runs in this browser tab (Worker)', webcontainer: 'Runs on Node in your browser (WebContainer)' } as const;
@@ -62,6 +66,8 @@ export class LabView {
   readonly #tabs: HTMLElement;
   readonly #editorHost: HTMLElement;
   readonly #output: HTMLElement;
+  /** Writes the console lines into #output, a frame's worth at a time. */
+  readonly #console: ConsoleView;
   readonly #error: HTMLElement;
   /** Up from a failed save until a save succeeds: a run does not clear it. */
   readonly #storageWarning: HTMLElement;
@@ -95,6 +101,7 @@ export class LabView {
       h('span', { class: 'lab-shortcut', 'aria-hidden': 'true' }, 'Ctrl/⌘ + Enter'),
       h('button', { type: 'button', 'data-testid': 'lab-reveal', onclick: () => this.revealSolution() }, 'Reveal solution'),
       h('button', { type: 'button', 'data-testid': 'lab-reset', onclick: () => this.reset() }, 'Reset'),
+      ...this.#fileButtons(),
       this.#clusterButton,
       this.#runtimeLabel,
     );
@@ -117,6 +124,7 @@ export class LabView {
     );
     this.#diffPanel = h('div', { class: 'lab-diff', hidden: true });
     this.#output = h('pre', { class: 'lab-output', 'data-testid': 'lab-output', role: 'log', 'aria-label': 'Console output', tabindex: '0' });
+    this.#console = new ConsoleView(this.#output);
 
     const stepList = h('ol', { class: 'lab-steps lab-steps-live' });
     for (const step of bundle.lab.steps) {
@@ -165,6 +173,41 @@ export class LabView {
         void this.run();
       }
     });
+  }
+
+  /** "Download files" and "Upload files" (lab-files.ts, loaded on first use), when the assets are known. */
+  #fileButtons(): HTMLElement[] {
+    const assetsBase = this.#o.assetsBase;
+    if (!assetsBase) return [];
+    const host = (): LabFilesHost => ({
+      bundle: this.#o.bundle,
+      assetsBase,
+      files: () => this.#allFiles(),
+      apply: (files) => Object.entries(files).forEach(([file, text]) => this.#editor.setValue(file, text)),
+      notices: this.#notices,
+      showDiff: (title, original, modified) => this.#openDiff(title, original, modified, []),
+      announce: (text) => (this.#live.textContent = text),
+    });
+    const act = async (button: HTMLButtonElement, work: (files: typeof import('./lab-files.ts')) => Promise<void>) => {
+      if (!this.#started) return;
+      button.disabled = true;
+      try {
+        await work(await import('./lab-files.ts'));
+      } catch (err) {
+        this.#showError(err instanceof Error ? err.message : String(err));
+      } finally {
+        button.disabled = false;
+      }
+    };
+    const picker = h('input', { type: 'file', accept: '.zip,.ts,application/zip', multiple: true, hidden: true, 'data-testid': 'lab-upload-input', 'aria-label': 'Files to upload' });
+    const upload = h('button', { type: 'button', 'data-testid': 'lab-upload', onclick: () => picker.click() }, 'Upload files');
+    picker.addEventListener('change', () => {
+      const chosen = [...(picker.files ?? [])];
+      picker.value = '';
+      if (chosen.length) void act(upload, (m) => m.uploadLab(host(), chosen));
+    });
+    const download = h('button', { type: 'button', 'data-testid': 'lab-download', onclick: () => void act(download, (m) => m.downloadLab(host())) }, 'Download files');
+    return [download, upload, picker];
   }
 
   /** Loads the reader's files (saved edits over the starter), the editor and the runtime. */
@@ -295,6 +338,11 @@ export class LabView {
     return Object.fromEntries(this.#o.bundle.lab.editable.map((f) => [f, this.#o.bundle.starter[f] ?? '']));
   }
 
+  /** Every file of the lab as the editor has it now (the reader's edits over the starter). */
+  currentFiles(): Record<string, string> {
+    return this.#allFiles();
+  }
+
   #allFiles(): Record<string, string> {
     return Object.fromEntries(this.#files.map((f) => [f, this.#editor.value(f)]));
   }
@@ -358,8 +406,7 @@ export class LabView {
   }
 
   #appendOutput(line: OutputLine): void {
-    const span = h('span', { class: line.stream === 'error' ? 'lab-output-error' : '' }, `${line.text}\n`);
-    this.#output.append(span);
+    this.#console.push(line);
   }
 
   /** Runs the graded tests (all steps, or the given ones) against the editor's current files. */
@@ -371,7 +418,7 @@ export class LabView {
     this.#switchRuntime();
     const ids = stepIds ?? this.#o.bundle.lab.steps.map((s) => s.id);
     this.#error.hidden = true;
-    this.#output.replaceChildren();
+    this.#console.clear();
     for (const id of ids) this.#setStatus(id, 'running');
     this.#runButton.disabled = true;
     this.#live.textContent = 'Running the tests…';
@@ -384,6 +431,7 @@ export class LabView {
         onStep: (step) => this.#showResult(step),
       });
       if (run.signal.aborted) return;
+      this.#console.flush();
       for (const step of result.steps) this.#showResult(step);
       const passed = result.steps.filter((s) => s.passed).length;
       const failedTitles = result.steps.filter((s) => !s.passed).map((s) => this.#o.bundle.lab.steps.find((x) => x.id === s.id)?.title);
@@ -461,7 +509,7 @@ export class LabView {
         return;
       }
       for (const [file, text] of Object.entries(this.#allFiles())) await this.#runtime.update(file, text);
-      this.#output.replaceChildren();
+      this.#console.clear();
       const running = await start.call(this.#runtime, { onOutput: (line) => this.#appendOutput(line) });
       this.#cluster = running;
       button.textContent = 'Stop the cluster';

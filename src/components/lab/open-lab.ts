@@ -11,6 +11,7 @@ import { WorkerRuntime } from '../../lab-runtime/worker/worker-runtime.ts';
 import { LabEditsStore } from '../../storage/lab-edits.ts';
 import { LabLayoutStore } from '../../storage/lab-layout.ts';
 import { LabView, type StepStatus } from './lab-view.ts';
+import { mountClusterRegion } from './picture/mount.ts';
 import { LabWorkspace, WORKSPACE_HASH } from './workspace.ts';
 
 export interface OpenLabOptions {
@@ -77,6 +78,7 @@ export async function openLab(root: HTMLElement, options: OpenLabOptions = {}): 
     createEditor: (host, files, editorOptions) => createLabEditor(host, files, { ...editorOptions, labName: lab, assetsBase }),
     onStepStatus: (step, status) => options.onStepStatus?.(lab, step, status),
     layout,
+    assetsBase,
   });
   // The workspace first, so the editor is laid out once, at its full size.
   const workspace = new LabWorkspace(root, layout);
@@ -88,5 +90,6 @@ export async function openLab(root: HTMLElement, options: OpenLabOptions = {}): 
     throw err;
   }
   if (bootInBackground) void view.offerRuntime(bootInBackground(), WEBCONTAINER_READY_NOTICE);
+  mountClusterRegion({ region: view.clusterRegion, bundle, assetsBase, files: () => view.currentFiles() });
   return { view, workspace };
 }

@@ -4,21 +4,28 @@
  * the collections nor zod.
  */
 import { getCollection } from 'astro:content';
-import { parseLab } from '../../../labs/harness/lab-schema.ts';
+import { parseLab, type Lab } from '../../../labs/harness/lab-schema.ts';
 import { QUIZ_PASS_RATIO } from '../../schemas/quiz.ts';
-import type { CourseInfo } from '../../storage/progress.ts';
+import { addedStep, type ChapterInfo, type CourseInfo } from '../../storage/progress.ts';
 
 const labFiles = import.meta.glob<{ default: unknown }>('../../../labs/*/lab.json', { eager: true });
 
 let cached: CourseInfo | undefined;
 
+/** One chapter's info: its lab's step ids, and the steps added after the lab first shipped. */
+export function chapterInfo(id: string, title: string, lab: Lab | undefined, questions: number): ChapterInfo {
+  const steps = lab?.steps ?? [];
+  const added = steps.flatMap((s, i) => (s.added ? [addedStep(steps, i)] : []));
+  return { id, title, steps: steps.map((s) => s.id), questions, ...(added.length ? { added } : {}) };
+}
+
 /** The chapters in sidebar order, each with its lab's step ids and its number of quiz questions. */
 export async function courseInfo(): Promise<CourseInfo> {
   if (cached && import.meta.env.PROD) return cached;
-  const labs = new Map<string, string[]>();
+  const labs = new Map<string, Lab>();
   for (const [path, mod] of Object.entries(labFiles)) {
     const name = path.split('/').at(-2)!;
-    labs.set(name, parseLab(mod.default, `labs/${name}/lab.json`).steps.map((s) => s.id));
+    labs.set(name, parseLab(mod.default, `labs/${name}/lab.json`));
   }
   const quizzes = new Map((await getCollection('quizzes')).map((q) => [q.id, q.data.questions.length]));
   const docs = (await getCollection('docs')).filter((d) => d.id.startsWith('chapters/'));
@@ -27,7 +34,7 @@ export async function courseInfo(): Promise<CourseInfo> {
     pass: QUIZ_PASS_RATIO,
     chapters: docs.map((d) => {
       const id = d.id.slice('chapters/'.length);
-      return { id, title: d.data.title, steps: labs.get(id) ?? [], questions: quizzes.get(id) ?? 0 };
+      return chapterInfo(id, d.data.title, labs.get(id), quizzes.get(id) ?? 0);
     }),
   };
   return cached;

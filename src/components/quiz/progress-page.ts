@@ -2,33 +2,19 @@
  * The Progress page: fills the course table from stored progress, keeps the reader's name, and
  * exports / imports progress and lab edits as one JSON file (merged by timestamp on import).
  */
-import { summarize } from '../../storage/progress.ts';
 import { buildExport, exportFileName, importExport, parseExport } from '../../storage/transfer.ts';
 import { BASE, CHANGED, browserStorage, changed, courseInfo, progressStore } from './client.ts';
+import { renderProgressTable } from './progress-table.ts';
 
 const info = courseInfo();
 const root = document.querySelector<HTMLElement>('[data-progress-page]')!;
 const storage = browserStorage();
 const names = Object.fromEntries((info?.chapters ?? []).map((c) => [c.id, c.title]));
-const STATE = { done: 'Done', 'in-progress': 'In progress', 'not-started': 'Not started' } as const;
-const date = (ms: number) => new Date(ms).toLocaleDateString();
 
 function render(): void {
   if (!info) return;
   const progress = progressStore().load();
-  const count = { done: 0, 'in-progress': 0, 'not-started': 0 };
-  for (const chapter of info.chapters) {
-    const row = root.querySelector<HTMLTableRowElement>(`tr[data-chapter="${chapter.id}"]`);
-    if (!row) continue;
-    const s = summarize(chapter, progress.chapters[chapter.id], info.pass);
-    count[s.state]++;
-    const cell = (name: string, text: string) => (row.querySelector(`[data-col="${name}"]`)!.textContent = text);
-    cell('read', s.read ? `Yes, ${date(progress.chapters[chapter.id]!.read!)}` : 'No');
-    cell('lab', s.stepsTotal ? `${s.stepsPassed} of ${s.stepsTotal}` : 'No lab');
-    cell('quiz', s.quiz ? `${s.quiz.score} of ${s.quiz.total} (${Math.round((s.quiz.score / s.quiz.total) * 100)} %)` : chapter.questions ? 'Not taken' : 'No quiz');
-    cell('state', STATE[s.state]);
-    row.dataset.state = s.state;
-  }
+  const count = renderProgressTable(root, info, progress);
   root.querySelector('[data-summary]')!.textContent = `${count.done} of ${info.chapters.length} chapters done, ${count['in-progress']} in progress.`;
   const name = root.querySelector<HTMLInputElement>('[data-reader]')!;
   if (document.activeElement !== name) name.value = progress.reader ?? '';

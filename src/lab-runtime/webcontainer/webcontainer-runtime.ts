@@ -11,7 +11,7 @@ import { ABORTED_MESSAGE, memoryMessage, NOT_RUN_MESSAGE, OUT_OF_MEMORY, stalled
 import { bootWebContainer, type BootOptions } from './boot.ts';
 import { lineSplitter, parseLine } from './output.ts';
 import { CHANNEL_ENV, ENTRY_PORT, MOUNTED, TAGGED_ENV } from '../../../labs/harness/protocol.ts';
-import { buildMountTree, labFilePath, type WebContainerAssets } from './tree.ts';
+import { buildMountTree, labFilePath, loadMountAssets, type WebContainerAssets } from './tree.ts';
 import type { WebContainerLike, WebContainerProcessLike } from './types.ts';
 
 export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>;
@@ -135,13 +135,7 @@ export class WebContainerRuntime implements LabRuntime {
 
   #loadAssets(signal: AbortSignal | undefined): Promise<WebContainerAssets> {
     if (!this.#assets) {
-      const text = (path: string) => this.#fetchAsset(path, signal).then((r) => r.text());
-      const loading = Promise.all([
-        text('webcontainer/run-tests.mjs'),
-        text('webcontainer/serve.mjs'),
-        text('kit.js'),
-        this.#fetchAsset('sql-wasm.wasm', signal).then(async (r) => new Uint8Array(await r.arrayBuffer())),
-      ]).then(([runTests, serve, kit, sqlWasm]) => ({ runTests, serve, kit, sqlWasm }));
+      const loading = loadMountAssets((path) => this.#fetchAsset(path, signal));
       this.#assets = loading;
       // A failed or cancelled download is tried again on the next mount.
       loading.catch(() => {

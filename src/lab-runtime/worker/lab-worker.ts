@@ -7,7 +7,9 @@
  * test: both stop only when the reader's code blocks the event loop.
  */
 import { reportStrayError, runGraded } from '../../../labs/harness/runner/index.ts';
+import { configureKit, loadKit, loadWasm } from './kit-assets.ts';
 import { installFetchParity } from './fetch-parity.ts';
+import { playgroundMessage, playgroundStray } from './playground-host.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
 
 // Requests and responses between simulated nodes must behave as in Node: see fetch-parity.ts.
@@ -22,53 +24,6 @@ interface WorkerScope {
 
 const scope = globalThis as unknown as WorkerScope;
 const post = (message: FromWorker) => scope.postMessage(message);
-
-const kitCache = new Map<string, Promise<string>>();
-const wasmCache = new Map<string, Promise<WebAssembly.Module>>();
-
-/** kit.js, fetched once per URL (the URL changes when the site is rebuilt, through the page's cache). */
-function loadKit(url: string): Promise<string> {
-  let kit = kitCache.get(url);
-  if (!kit) {
-    kit = fetch(url, { cache: 'no-cache' }).then(async (res) => {
-      if (!res.ok) throw new Error(`the lab kit could not be loaded (HTTP ${res.status} for ${url})`);
-      return res.text();
-    });
-    // A failed download is tried again on the next run.
-    kit.catch(() => kitCache.delete(url));
-    kitCache.set(url, kit);
-  }
-  return kit;
-}
-
-/** SQLite's WebAssembly, compiled once and instantiated again for each test file's fresh kit. */
-function loadWasm(url: string): Promise<WebAssembly.Module> {
-  let module = wasmCache.get(url);
-  if (!module) {
-    module = fetch(url, { cache: 'no-cache' }).then(async (res) => {
-      if (!res.ok) throw new Error(`HTTP ${res.status} for ${url}`);
-      return WebAssembly.compile(await res.arrayBuffer());
-    });
-    module.catch(() => wasmCache.delete(url));
-    wasmCache.set(url, module);
-  }
-  return module;
-}
-
-/** Points a fresh kit's sql.js at the cached module; sql.js only asks for it when a lab creates a database. */
-function configureKit(kit: any, wasmUrl: string): void {
-  // sql.js passes this object to Emscripten as its Module; it adds onAbort, which rejects initSqlJs.
-  const config: Record<string, unknown> = {
-    locateFile: () => wasmUrl,
-    instantiateWasm(imports: WebAssembly.Imports, done: (instance: WebAssembly.Instance) => void) {
-      loadWasm(wasmUrl)
-        .then((module) => WebAssembly.instantiate(module, imports))
-        .then(done, (err: unknown) => (config.onAbort as ((reason: string) => void) | undefined)?.(err instanceof Error ? err.message : String(err)));
-      return {};
-    },
-  };
-  kit.configureSqlWasm(config);
-}
 
 let current: number | undefined;
 
@@ -111,18 +66,25 @@ scope.addEventListener('message', (event) => {
     if (message.wasmUrl) loadWasm(message.wasmUrl).catch(() => {});
   }
   else if (message.type === 'run') void run(message);
+  else if (message.type === 'playground') playgroundMessage(message.message, (answer) => post({ type: 'playground', message: answer }));
 });
 
 // A promise left rejected with no handler, or an error thrown outside any test: shown with the run's
 // output, as Vitest prints them, and the run goes on. Not passed on to the page, which would take
 // an error event of this Worker for a crash.
 scope.addEventListener('unhandledrejection', (event) => {
-  if (current === undefined) return;
+  if (current === undefined) {
+    if (playgroundStray(`Unhandled rejection: ${event.reason instanceof Error ? event.reason.message : String(event.reason)}`)) event.preventDefault();
+    return;
+  }
   reportStrayError('Unhandled rejection', event.reason);
   event.preventDefault();
 });
 scope.addEventListener('error', (event) => {
-  if (current === undefined) return;
+  if (current === undefined) {
+    if (playgroundStray(`Uncaught error: ${event.message}`)) event.preventDefault();
+    return;
+  }
   reportStrayError('Uncaught error', event.error ?? event.message);
   event.preventDefault();
 });

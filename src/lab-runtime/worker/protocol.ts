@@ -2,6 +2,7 @@
 import type { LabBundle } from '../../../labs/harness/bundle.ts';
 import type { FileOutcome, TestOutcome } from '../../../labs/harness/results.ts';
 import type { OutputLine } from '../../../labs/harness/results.ts';
+import type { FromPlayground, ToPlayground } from '../playground/protocol.ts';
 
 export type ToWorker =
   /** Fetches kit.js (and compiles SQLite's wasm, when given) ahead of the first run, so it starts warm. */
@@ -18,7 +19,9 @@ export type ToWorker =
       steps?: string[];
       /** How often to say "still alive" while the run's code keeps the event loop turning. */
       heartbeatMs?: number;
-    };
+    }
+  /** For the playground, in a Worker of its own (see playground-host.ts). */
+  | { type: 'playground'; message: ToPlayground };
 
 export type FromWorker =
   /** The Worker's script has loaded: it can take runs. */
@@ -30,4 +33,6 @@ export type FromWorker =
   | { type: 'file'; id: number; outcome: FileOutcome }
   | { type: 'done'; id: number; outcomes: FileOutcome[] }
   /** The run could not happen (e.g. kit.js did not load); the Worker itself is fine. */
-  | { type: 'failed'; id: number; message: string };
+  | { type: 'failed'; id: number; message: string }
+  /** The playground's answers: its frames, aggregated and bounded. */
+  | { type: 'playground'; message: FromPlayground };

@@ -167,6 +167,7 @@ export class WorkerRuntime implements LabRuntime {
       const onMessage = (event: MessageEvent<FromWorker>) => {
         const message = event.data;
         if (message.type === 'ready') return arm();
+        if (message.type === 'playground') return;
         if (message.id !== id) return;
         arm();
         switch (message.type) {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { findLab, solutionFiles } from '../../../scripts/lab-runner/catalog.ts';
 import { ROOT } from '../../../scripts/lab-runner/catalog.ts';
+import { MISSING_REDIS, redisServerInstalled, startRedisServer } from '../../support/redis-server.ts';
 
 const clones = findLab('clones');
 const work = mkdtempSync(join(tmpdir(), 'scale-lab-cli-'));
@@ -209,5 +210,68 @@ describe('--serve', () => {
     expect(run.code).toBe(130);
     expect(run.stderr).toContain('Stopped (Ctrl+C).');
     expect(run.leftover).toEqual([]);
+  }, 60_000);
+});
+
+describe('--serve --redis', () => {
+  const installed = redisServerInstalled();
+  // Under CI, .ci/run installs redis-server: a missing one is a failure there, a warning elsewhere.
+  if (!installed && !process.env.CI) console.warn(`\n⚠ SKIPPED: --serve --redis. ${MISSING_REDIS}\n`);
+
+  test.skipIf(!installed && !process.env.CI)('a served request reaches the real Redis: the cache-aside keys land there, and the second read is served from them', async () => {
+    if (!installed) throw new Error(MISSING_REDIS);
+    const redis = await startRedisServer({ databases: 4 });
+    const monitor = await redis.connect(0);
+    try {
+      const port = 20_000 + Math.floor(Math.random() * 20_000);
+      const url = `redis://127.0.0.1:${redis.port}`;
+      const answers: string[] = [];
+      let keys: unknown;
+      let stats = '';
+      const run = await cli(['caching', '--solution', '--serve', '--redis', url], {
+        env: { PORT: String(port) },
+        waitFor: 'Press Ctrl+C',
+        onStart: (pid) =>
+          void (async () => {
+            try {
+              for (let i = 0; i < 50 && answers.length === 0; i++) {
+                const res = await fetch(`http://127.0.0.1:${port}/products/1`).catch(() => undefined);
+                if (res) answers.push(`${res.status} ${await res.text()}`);
+                else await new Promise((r) => setTimeout(r, 100));
+              }
+              answers.push(await fetch(`http://127.0.0.1:${port}/products/1`).then(async (r) => `${r.status} ${await r.text()}`));
+              keys = await monitor.send(['KEYS', '*']);
+              stats = String(await monitor.send(['INFO', 'stats']));
+            } finally {
+              process.kill(pid, 'SIGINT');
+            }
+          })(),
+      });
+      expect(run.stdout).toContain(`ctx.kv is on ${url}, database 0: watch it with \`redis-cli -u ${url} MONITOR\``);
+      expect(answers).toHaveLength(2);
+      expect(answers[0]).toMatch(/^200 /);
+      expect(answers[1]).toBe(answers[0]);
+      // The solution caches the product under its key: it is in the real Redis, with its expiry.
+      const [key] = (keys as string[]).filter((k) => /product/.test(k) && k.includes('1'));
+      expect(Number(await monitor.send(['TTL', key!]))).toBeGreaterThan(0);
+      // The first read missed in Redis, the second was answered from it.
+      expect(Number(/keyspace_hits:(\d+)/.exec(stats)?.[1])).toBeGreaterThan(0);
+      expect(Number(/keyspace_misses:(\d+)/.exec(stats)?.[1])).toBeGreaterThan(0);
+      expect(run.leftover).toEqual([]);
+    } finally {
+      await monitor.close();
+      await redis.stop();
+    }
+  }, 60_000);
+
+  test('an unreachable Redis is said in plain words, and --redis without --serve is refused', async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const down = await cli(['caching', '--solution', '--serve', '--redis', 'redis://127.0.0.1:1'], { env: { PORT: String(port) } });
+    expect(down.stderr).toContain('Could not connect to Redis at redis://127.0.0.1:1');
+    expect(down.code).not.toBe(0);
+    expect(down.leftover).toEqual([]);
+    const alone = await cli(['caching', '--redis', 'redis://127.0.0.1:6379']);
+    expect(alone.stderr).toContain('--redis goes with --serve');
+    expect(alone.code).toBe(2);
   }, 60_000);
 });

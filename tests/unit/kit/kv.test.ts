@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { Cluster, KeyValueStore, KvError, VirtualClock, type NodeFactory } from '@scale-lab/kit';
 import { directKvClient } from '../../../labs/kit/kv.ts';
+import { DEL_IF_EQUALS_SCRIPT, redisTransport } from '../../../labs/kit/kv-redis.ts';
 import { kvErrorKind } from '../../../labs/kit/kv-errors.ts';
 import { globMatches } from '../../../labs/kit/kv-glob.ts';
 
@@ -380,5 +381,41 @@ describe('ctx.kv in a cluster', () => {
     expect(await (await cluster.fetch('http://worker/')).text()).toBe('none');
     expect(answers).toEqual(['j1 after 500 ms', 'null after 2000 ms']);
     expect(await cluster.store('kv').lrange('working', 0, -1)).toEqual(['j1']);
+  });
+});
+
+describe('a store on another backend (cluster.useStoreBackend)', () => {
+  test('every command goes there as Redis words, over the network and counted; compare-and-delete as EVAL; back to memory after', async () => {
+    const sent: string[][] = [];
+    // A stand-in for a real Redis (the CLI test uses one): answers from its own store, remembering the words.
+    const far = directKvClient(new KeyValueStore(new VirtualClock()));
+    const send = async (argv: string[]) => {
+      sent.push(argv);
+      if (argv[0] === 'EVAL') return (await far.delIfEquals(argv[3]!, argv[4]!)) ? 1 : 0;
+      if (argv[0] === 'SET') return far.set(argv[1]!, argv[2]!);
+      return far.get(argv[1]!);
+    };
+    const app: NodeFactory = (ctx) => async (req) => {
+      const url = new URL(req.url);
+      if (url.pathname === '/put') return new Response(String(await ctx.kv.set('lock', 'token-1')));
+      if (url.pathname === '/release') return new Response(String(await ctx.kv.delIfEquals('lock', 'token-1')));
+      return new Response(String(await ctx.kv.get('lock')));
+    };
+    const cluster = new Cluster({ latency: 2 }).addNode('app', app);
+    cluster.addStore('kv');
+    cluster.useStoreBackend('kv', redisTransport(send));
+    expect(await (await cluster.fetch('http://app/put')).text()).toBe('OK');
+    expect(await (await cluster.fetch('http://app/get')).text()).toBe('token-1');
+    expect(cluster.store('kv').execute(['GET', 'lock'])).toBeNull();
+    expect(await (await cluster.fetch('http://app/release')).text()).toBe('1');
+    expect(sent).toEqual([['SET', 'lock', 'token-1'], ['GET', 'lock'], ['EVAL', DEL_IF_EQUALS_SCRIPT, '1', 'lock', 'token-1']]);
+    // The calls still crossed the network and cost the store's CPU: three requests and three commands,
+    // 2 ms each way, and 0.5 ms per command.
+    expect(cluster.clock.now()).toBe(3 * 4 + 3 * 4 + 3 * 0.5);
+    expect(cluster.metrics.of('kv').kvOps).toBe(3);
+    cluster.useStoreBackend('kv', undefined);
+    expect(await (await cluster.fetch('http://app/get')).text()).toBe('null');
+    expect(sent).toHaveLength(3);
+    expect(() => cluster.useStoreBackend('nope', undefined)).toThrow('no key-value store named "nope"');
   });
 });

@@ -59,6 +59,19 @@ describe('name resolution owned by the lab', () => {
     expect(await (await paris.fetch('http://www/')).text()).toMatch(/^app-us/);
     expect(lookups).toEqual(['paris@0', 'boston@2', 'paris@30005']);
   });
+  test('a request with a body reaches the node the resolver names whole: method, headers, cookies and body; its signal still aborts it', async () => {
+    const echo: NodeFactory = () => async (req) => Response.json({ method: req.method, type: req.headers.get('content-type'), cookie: req.headers.get('cookie'), body: await req.text() }, { headers: { 'set-cookie': 'seen=1; Path=/' } });
+    const cluster = new Cluster({ latency: 1 }).addNode('app-eu', echo).addNode('slow', () => async () => new Response('late'));
+    cluster.place('eu-west', 'app-eu', 'slow');
+    cluster.setResolver((host) => (host === 'www' ? { address: 'app-eu', ttl: 1000 } : host === 'late' ? { address: 'slow', ttl: 1000 } : undefined));
+    const paris = cluster.client('paris', { region: 'eu-west' });
+    const put = () => paris.fetch('http://www/profile', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"name":"Ada"}' });
+    expect(await (await put()).json()).toEqual({ method: 'PUT', type: 'application/json', cookie: null, body: '{"name":"Ada"}' });
+    expect(await (await put()).json()).toEqual({ method: 'PUT', type: 'application/json', cookie: 'seen=1', body: '{"name":"Ada"}' });
+    cluster.slow('slow', 5000);
+    const gaveUp = await paris.fetch('http://late/', { method: 'POST', body: 'x', signal: cluster.timeout(100) }).then(() => 'answered', (err: unknown) => (err as Error).name);
+    expect(gaveUp).toBe('TimeoutError');
+  });
 });
 
 describe('clock skew', () => {

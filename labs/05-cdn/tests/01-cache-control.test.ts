@@ -1,0 +1,102 @@
+import { expect, test } from 'vitest';
+import { CHANGE_VISIBLE_MS, EDGES, HOUR, MINUTE, ORIGIN_REGION, READER_REGIONS, cdnLab, diagnose, fetchAs, loadPage, ms, originRequests, percentile, picker, reader, roundTrip, type PageLoad } from './helpers.ts';
+
+const PAGES = ['/', '/products/1', '/products/2', '/products/3', '/products/4'];
+/** A year, in seconds: what "cached for a year" means. */
+const YEAR_S = 31_536_000;
+/** Far readers' median page load must be at most this share of their round trip to the origin. */
+const FAR_FACTOR = 5;
+const FAR_REGION = 'ap-sydney';
+
+test('fingerprinted assets are cached for a year and immutable: each edge fetches each one from the origin at most once in a simulated day', async () => {
+  const lab = await cdnLab();
+  const origin = originRequests(lab);
+  const pick = picker(11);
+  const loads: PageLoad[] = [];
+  // Every three hours, beside each edge, a new reader (an empty browser cache) reads a page: only the edges can spare the origin.
+  for (let hour = 0; hour < 24; hour += 3) {
+    const start = lab.cluster.clock.now();
+    for (const region of Object.values(EDGES)) loads.push(await loadPage(lab, reader(lab, `${region}-new-${hour}`, region), pick(PAGES)));
+    await lab.cluster.sleep(3 * HOUR - (lab.cluster.clock.now() - start));
+  }
+  const broken = loads.flatMap((l) => l.assets).find((a) => a.status !== 200);
+  expect(broken, `${broken?.url} answered ${broken?.status}`).toBeUndefined();
+  const sample = (path: string) => loads.flatMap((l) => l.assets).find((a) => a.url === path && a.xCache !== null) ?? loads.flatMap((l) => l.assets).find((a) => a.url === path)!;
+  for (const edge of Object.keys(EDGES)) {
+    for (const [path, n] of origin.byEdge(edge)) {
+      if (!path.startsWith('/assets/')) continue;
+      const seen = sample(path);
+      expect(n, `${edge} fetched ${path} from the origin ${n} times in a simulated day (Cache-Control: ${seen.cacheControl}); a fingerprinted file never changes under its name, so each edge should fetch it once.${diagnose(seen)} Let every cache keep it a year (max-age=${YEAR_S}).`).toBeLessThanOrEqual(1);
+    }
+  }
+  for (const asset of loads[0]!.assets) {
+    const cc = asset.cacheControl.toLowerCase();
+    const maxAge = Number(/(?:^|[,\s])max-age=(\d+)/.exec(cc)?.[1] ?? 0);
+    expect(maxAge, `${asset.url} answered Cache-Control: ${asset.cacheControl}; a fingerprinted file is cached for a year: max-age=${YEAR_S}`).toBeGreaterThanOrEqual(YEAR_S);
+    expect(/\bimmutable\b/.test(cc), `${asset.url} answered Cache-Control: ${asset.cacheControl} without immutable: say that it never changes, so a browser does not ask again even when the reader reloads`).toBe(true);
+  }
+});
+
+test('public pages: edges keep them briefly, far readers are served from their edge, and a change reaches new readers within 5 minutes', async () => {
+  const lab = await cdnLab();
+  const origin = originRequests(lab);
+  const popular = ['/', '/products/1'];
+  const loads: { region: string; load: PageLoad }[] = [];
+  const burst = 7 * MINUTE;
+  const changedAt = MINUTE;
+  let changed = false;
+  // Seven busy minutes: a page load every 3 seconds, by returning readers in every region in turn.
+  for (let i = 0; lab.cluster.clock.now() < burst; i++) {
+    if (!changed && lab.cluster.clock.now() >= changedAt) {
+      lab.site.pages.set('/', 'Winter sale: 20 % off every jacket');
+      changed = true;
+    }
+    const region = READER_REGIONS[i % READER_REGIONS.length]!;
+    const who = reader(lab, `${region}-${Math.floor(i / READER_REGIONS.length) % 4}`, region);
+    const start = lab.cluster.clock.now();
+    loads.push({ region, load: await loadPage(lab, who, popular[i % popular.length]!) });
+    await lab.cluster.sleep(Math.max(0, 3000 - (lab.cluster.clock.now() - start)));
+  }
+  const failed = loads.find((l) => l.load.page.status !== 200);
+  expect(failed, `${failed?.load.page.url} answered ${failed?.load.page.status} to a reader in ${failed?.region}`).toBeUndefined();
+
+  const limit = burst / 30_000 + 1;
+  for (const edge of Object.keys(EDGES)) {
+    for (const path of popular) {
+      const n = origin.count(edge, path);
+      const seen = loads.find((l) => l.load.page.url === path)!.load.page;
+      expect(n, `${edge} asked the origin for ${path} ${n} times in 7 busy minutes (Cache-Control: ${seen.cacheControl}); a public page is the same for every reader, so let the edges keep it for a while (s-maxage), at most once every 30 s from the origin.${diagnose(seen)}`).toBeLessThanOrEqual(limit);
+    }
+  }
+
+  const far = loads.filter((l) => l.region === FAR_REGION).map((l) => l.load.ms);
+  const rtt = roundTrip(FAR_REGION, ORIGIN_REGION);
+  const p50 = percentile(far, 50);
+  expect(p50, `readers in ${FAR_REGION} waited a median ${ms(p50)} per page (HTML and its files), against a round trip of ${ms(rtt)} to the origin in ${ORIGIN_REGION}: their edge should answer them, in at most 1/${FAR_FACTOR} of that round trip (${ms(rtt / FAR_FACTOR)})`).toBeLessThanOrEqual(rtt / FAR_FACTOR);
+
+  expect(lab.cluster.clock.now() - changedAt, 'the test ran its 7 minutes').toBeGreaterThanOrEqual(CHANGE_VISIBLE_MS);
+  for (const region of READER_REGIONS) {
+    const load = await loadPage(lab, reader(lab, `${region}-newcomer`, region), '/');
+    expect(load.page.body.includes('Winter sale'), `a new reader in ${region} still got the old home page 6 minutes after it changed on the origin (Cache-Control: ${load.page.cacheControl}); keep public pages only briefly at the edges, so a change shows within 5 minutes`).toBe(true);
+  }
+});
+
+test('personal pages are never shared: every reader gets their own /account, under any path', async () => {
+  const lab = await cdnLab();
+  const region = 'eu-west';
+  const alice = reader(lab, 'alice', region, 'alice');
+  const bob = reader(lab, 'bob', region, 'bob');
+  const mallory = reader(lab, 'mallory', region, 'mallory');
+  expect((await fetchAs(lab, alice, '/account')).body, 'alice opened /account').toContain('Signed in as alice');
+  const bobs = await fetchAs(lab, bob, '/account');
+  expect(bobs.body.includes('Signed in as alice'), `bob opened /account and got alice's /account page from edge-eu (Cache-Control: ${bobs.cacheControl}, x-cache: ${bobs.xCache}): a personal page must never be kept by a shared cache; mark it private (or no-store)`).toBe(false);
+  expect(bobs.body, 'bob opened /account').toContain('Signed in as bob');
+  await lab.cluster.sleep(MINUTE);
+  expect((await fetchAs(lab, alice, '/account')).body, 'alice opened /account again a minute later').toContain('Signed in as alice');
+
+  // Web cache deception: mallory lures alice to a personal page whose path ends like a stylesheet.
+  const lure = '/account/orders.css';
+  expect((await fetchAs(lab, alice, lure)).body, `alice opened ${lure}, which shows her account`).toContain('Signed in as alice');
+  const stolen = await fetchAs(lab, mallory, lure);
+  expect(stolen.body.includes('Signed in as alice'), `mallory opened ${lure} after alice and got alice's account page from the edge (Cache-Control: ${stolen.cacheControl}): the origin shows /account under any path, so decide the headers by what the route answers, not by how the URL ends`).toBe(false);
+});

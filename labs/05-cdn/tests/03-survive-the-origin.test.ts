@@ -1,0 +1,91 @@
+import { expect, test } from 'vitest';
+import { CHANGE_VISIBLE_MS, EDGES, HOUR, MINUTE, READER_REGIONS, cdnLab, loadPage, ms, nearestEdge, reader, type CdnLab, type PageLoad } from './helpers.ts';
+
+const PAGES = ['/', '/products/1'];
+/** How slow the origin renders a page in the first test. */
+const SLOW_MS = 2000;
+
+/** The Cache-Control of the public pages, as the origin sends it now. */
+async function pageHeader(lab: CdnLab): Promise<string> {
+  const res = await lab.cluster.fetch('http://origin/');
+  return res.headers.get('cache-control') ?? '(none)';
+}
+
+/** A reader beside each edge reads every page once: the edges hold them all. */
+async function fill(lab: CdnLab): Promise<void> {
+  for (const region of Object.values(EDGES)) for (const path of PAGES) await loadPage(lab, reader(lab, `${region}-0`, region), path);
+}
+
+test('a slow origin: once an edge has a page, no reader waits for the origin, and a change still reaches returning readers within 5 minutes', async () => {
+  const lab = await cdnLab();
+  await fill(lab);
+  lab.cluster.slow('origin', SLOW_MS);
+  const header = await pageHeader(lab);
+  const changeAt = lab.cluster.clock.now() + MINUTE;
+  const busyUntil = changeAt + 2 * MINUTE;
+  let loyalRead = false;
+  let changed = false;
+  // Three busy minutes: returning readers in every region in turn, a page every 2 seconds, so each
+  // edge is asked for each page every 20 s or so (a stale window serves pages in demand). Just
+  // before the home page changes, each region's loyal reader reads it; they come back 6 minutes after the change.
+  for (let i = 0; lab.cluster.clock.now() < busyUntil; i++) {
+    const now = lab.cluster.clock.now();
+    if (!loyalRead && now >= changeAt - 30_000) {
+      for (const region of READER_REGIONS) await loadPage(lab, reader(lab, `${region}-loyal`, region), '/');
+      loyalRead = true;
+    }
+    if (!changed && now >= changeAt) {
+      lab.site.pages.set('/', 'Winter sale: 20 % off every jacket');
+      changed = true;
+    }
+    const region = READER_REGIONS[i % READER_REGIONS.length]!;
+    const path = PAGES[(i + Math.floor(i / READER_REGIONS.length)) % PAGES.length]!;
+    const load: PageLoad = await loadPage(lab, reader(lab, `${region}-0`, region), path);
+    expect(load.page.status, `${path} answered ${load.page.status} to a reader in ${region}`).toBe(200);
+    const minute = Math.floor((now - changeAt) / MINUTE + 1);
+    // Waiting for the origin is an edge answer that went there first: MISS, or REVALIDATED.
+    const waited = load.page.xCache === 'MISS' || load.page.xCache === 'REVALIDATED';
+    expect(waited, `a reader in ${region} waited ${ms(load.ms)} for ${path} (minute ${minute} of the slow origin, x-cache: ${load.page.xCache}), although ${nearestEdge(region)} had served it before: its copy had expired, so the edge made the reader wait while it fetched a new one from an origin that takes ${ms(SLOW_MS)} (Cache-Control: ${header}). Let the edge answer with its stale copy while it refreshes it in the background (stale-while-revalidate).`).toBe(false);
+    await lab.cluster.sleep(Math.max(0, 2000 - (lab.cluster.clock.now() - now)));
+  }
+  await lab.cluster.sleep(changeAt + CHANGE_VISIBLE_MS + MINUTE - lab.cluster.clock.now());
+  const seconds = (name: string) => Number(new RegExp(`(?:^|[,\\s])${name}=(\\d+)`).exec(header)?.[1] ?? 0);
+  const longest = [['max-age', 'keep the page that long without asking'], ['stale-while-revalidate', 'show its old copy that long while it refreshes in the background']].find(([name]) => seconds(name!) > CHANGE_VISIBLE_MS / 1000);
+  const because = longest ? ` ${longest[0]}=${seconds(longest[0]!)} lets a browser ${longest[1]}.` : '';
+  for (const region of READER_REGIONS) {
+    const load = await loadPage(lab, reader(lab, `${region}-loyal`, region), '/');
+    expect(load.page.body.includes('Winter sale'), `the loyal reader in ${region}, who had read the home page just before it changed, still saw the old page 6 minutes after the change (Cache-Control: ${header}): a copy kept or served stale for that long hides every change, a deploy's too.${because} Keep each lifetime and each stale window to a few minutes.`).toBe(true);
+  }
+});
+
+test('the origin goes down for two hours (refusing, then answering 503): every page still answers 200 from the edges', async () => {
+  const lab = await cdnLab();
+  await fill(lab);
+  const header = await pageHeader(lab);
+  const sie = Number(/stale-if-error=(\d+)/.exec(header)?.[1] ?? 0);
+  const why = sie === 0
+    ? 'nothing in its Cache-Control lets an edge serve a stale copy when the origin fails (stale-if-error)'
+    : `stale-if-error=${sie} lets an edge serve a stale copy only ${Math.round(sie / 60)} minutes past its lifetime, and the outage lasts two hours`;
+  const start = lab.cluster.clock.now();
+  let failing = false;
+  lab.cluster.kill('origin');
+  // A reader every three minutes, new and returning in turn, in every region in turn.
+  for (let i = 0; lab.cluster.clock.now() < start + 2 * HOUR; i++) {
+    const now = lab.cluster.clock.now();
+    if (!failing && now >= start + HOUR) {
+      lab.cluster.revive('origin');
+      lab.cluster.fail('origin', 503);
+      failing = true;
+    }
+    const region = READER_REGIONS[i % READER_REGIONS.length]!;
+    const path = PAGES[Math.floor(i / READER_REGIONS.length) % PAGES.length]!;
+    const who = reader(lab, i % 2 === 0 ? `${region}-0` : `${region}-new-${i}`, region);
+    const load = await loadPage(lab, who, path);
+    const state = failing ? 'answering 503' : 'down';
+    expect(load.page.status, `${path} answered ${load.page.status} to a reader in ${region}, ${Math.round((now - start) / MINUTE)} minutes into the outage (origin ${state}), although ${nearestEdge(region)} holds a copy: ${why}`).toBe(200);
+    const broken = load.assets.find((a) => a.status !== 200);
+    expect(broken, `${broken?.url} answered ${broken?.status} during the outage`).toBeUndefined();
+    await lab.cluster.sleep(Math.max(0, 3 * MINUTE - (lab.cluster.clock.now() - now)));
+  }
+  lab.cluster.recover('origin');
+});

@@ -1,0 +1,136 @@
+import { expect, test } from 'vitest';
+import { deploy, rollback } from '../starter/deploy.ts';
+import { BUILDS, type SiteAdmin } from '../starter/site.ts';
+import { CHANGE_VISIBLE_MS, EDGES, MINUTE, READER_REGIONS, cdnLab, loadPage, nearestEdge, originRequests, reader, type CdnLab, type PageLoad } from './helpers.ts';
+
+const PAGES = ['/', '/products/1', '/products/2'];
+/** Readers come every 150 ms while a deploy runs, then every 30 s until its 5 minutes are up. */
+const DURING_MS = 150;
+const AFTER_MS = 30_000;
+/** Longest a deploy or a rollback may take. */
+const MAX_DEPLOY_MS = MINUTE;
+
+interface Phase {
+  /** "the deploy of v2", "the rollback". */
+  name: string;
+  from: string;
+  to: string;
+  /** True for a rollback: the release it goes back to was live before. */
+  rollback?: boolean;
+  run: (site: SiteAdmin) => Promise<void>;
+}
+
+/** What a file of a page is, in words: stylesheet, script or file. */
+const kind = (url: string) => (url.includes('.css') ? 'stylesheet' : url.includes('.js') ? 'script' : 'file');
+
+/** What the test has seen so far: the releases each asset URL served, and the files each edge answered as a HIT. */
+interface Seen {
+  lab: CdnLab;
+  releasesByUrl: Map<string, Set<string>>;
+  /** `${edge} ${url}`. */
+  held: Set<string>;
+}
+
+/** The releases that named `url` for one of their files, or that it was seen to serve, in order. */
+function sameUrl(seen: Seen, url: string): string[] {
+  const named = seen.lab.site.published.filter((m) => Object.values(m.assets).includes(url)).map((m) => m.version);
+  return [...new Set([...named, ...(seen.releasesByUrl.get(url) ?? [])])].sort();
+}
+
+/** Fails, in the reader's terms, when a page load mixes releases or misses a file. */
+function checkLoad(load: PageLoad, region: string, phase: Phase, seen: Seen): void {
+  const { releasesByUrl } = seen;
+  const page = load.page;
+  expect(page.status, `${page.url} answered ${page.status} to a reader in ${region} during ${phase.name}`).toBe(200);
+  for (const asset of load.assets) {
+    if (asset.release) releasesByUrl.set(asset.url, new Set([...(releasesByUrl.get(asset.url) ?? []), asset.release]));
+    if (asset.xCache === 'HIT') seen.held.add(`${nearestEdge(region)} ${asset.url}`);
+    const where = asset.xCache === null ? 'from their browser\'s cache' : `from ${nearestEdge(region)} (${asset.xCache})`;
+    if (asset.status !== 200) {
+      const why = page.release === phase.to && phase.to !== phase.from && !phase.rollback
+        ? 'the new HTML went live before its files were uploaded: upload every file first, and only then publish (or purge) the HTML'
+        : `the files of release ${page.release} are gone, yet readers still hold its HTML and a rollback publishes it again: keep the previous releases' files`;
+      expect(asset.status, `during ${phase.name}, a reader in ${region} got the ${page.release} page, whose ${kind(asset.url)} ${asset.url} answered ${asset.status} ${where}: ${why}`).toBe(200);
+    }
+    if (asset.release && asset.release !== page.release) {
+      const url = new URL(asset.url, 'http://www');
+      const why = url.search
+        ? `the version is only in the query string (${url.search}), which the edges' cache key drops, and the file's name stays the same, so caches answer with the copy they hold: put the hash in the file's name`
+        : sameUrl(seen, asset.url).length > 1
+          ? `${asset.url} held ${sameUrl(seen, asset.url).join(' and then ')} under the same URL; a browser that keeps it for a year never asks again, and no purge reaches it: give each release's files names of their own (fingerprint them)`
+          : 'each page must come with the files of its own release';
+      expect(asset.release, `during ${phase.name}, a reader in ${region} got the ${page.release} page with the ${asset.release} ${kind(asset.url)} ${asset.url}, ${where}: ${why}`).toBe(page.release);
+    }
+  }
+}
+
+/** Once a phase's 5 minutes are up: every returning reader, and a new one beside each edge, gets its release. */
+async function sweep(lab: CdnLab, phase: Phase, seen: Seen): Promise<void> {
+  for (const region of READER_REGIONS) {
+    const readers = [reader(lab, `${region}-0`, region)];
+    if (Object.values(EDGES).includes(region)) readers.push(reader(lab, `${region}-sweep-${phase.to}`, region));
+    for (const who of readers) {
+      const load = await loadPage(lab, who, '/');
+      checkLoad(load, region, phase, seen);
+      expect(load.page.release, `5 minutes after ${phase.name} ended, a reader in ${region} still got the ${load.page.release} page instead of ${phase.to} (Cache-Control: ${load.page.cacheControl})`).toBe(phase.to);
+    }
+  }
+}
+
+/**
+ * Runs `phase` while readers in every region keep reading (dense while it runs, sparse for 5
+ * minutes after), checking every page load; then checks that every reader gets the new release.
+ */
+async function rollout(lab: CdnLab, phase: Phase, seen: Seen): Promise<void> {
+  const { cluster } = lab;
+  let ended: number | undefined;
+  let failure: unknown;
+  await cluster.run(async () => {
+    const work = phase.run(lab.admin).then(
+      () => void (ended = cluster.clock.now()),
+      (err) => void ((failure = err), (ended = cluster.clock.now())),
+    );
+    const started = cluster.clock.now();
+    for (let i = 0; ended === undefined || cluster.clock.now() < ended + CHANGE_VISIBLE_MS; i++) {
+      if (failure || (ended === undefined && cluster.clock.now() > started + MAX_DEPLOY_MS)) break;
+      const start = cluster.clock.now();
+      const region = READER_REGIONS[i % READER_REGIONS.length]!;
+      const name = i % 3 === 2 ? `${region}-new-${phase.to}-${i}` : `${region}-${i % 3}`;
+      checkLoad(await loadPage(lab, reader(lab, name, region), PAGES[i % PAGES.length]!), region, phase, seen);
+      await cluster.clock.sleep(Math.max(0, (ended === undefined ? DURING_MS : AFTER_MS) - (cluster.clock.now() - start)));
+    }
+    if (ended !== undefined) await work;
+  });
+  expect(ended, `${phase.name} had not finished after ${MAX_DEPLOY_MS / 1000} s: its uploads take a few seconds; does it wait for something that never comes?`).toBeDefined();
+  expect(failure, `${phase.name} threw: ${failure instanceof Error ? failure.message : String(failure)}`).toBeUndefined();
+  await sweep(lab, phase, seen);
+}
+
+test('a release, another, then a rollback: no reader ever gets a page with files of another release, and each reaches every reader within 5 minutes', async () => {
+  const lab = await cdnLab();
+  const seen: Seen = { lab, releasesByUrl: new Map(), held: new Set() };
+  const steady: Phase = { name: 'an ordinary day', from: 'v1', to: 'v1', run: async () => {} };
+  for (const region of READER_REGIONS) checkLoad(await loadPage(lab, reader(lab, `${region}-0`, region), '/'), region, steady, seen);
+
+  const origin = originRequests(lab);
+  const refetched: { edge: string; path: string; n: number; release: string }[] = [];
+  for (const [from, to] of [['v1', 'v2'], ['v2', 'v3']] as const) {
+    const heldBefore = new Set(seen.held);
+    origin.reset();
+    await rollout(lab, { name: `the deploy of ${to}`, from, to, run: (site) => deploy(BUILDS[to]!, site) }, seen);
+    // A deploy costs the origin the new files; a file an edge held stays cached.
+    for (const edge of Object.keys(EDGES)) {
+      for (const [path, n] of origin.byEdge(edge)) {
+        if (heldBefore.has(`${edge} ${path}`)) refetched.push({ edge, path, n, release: to });
+      }
+    }
+  }
+
+  // The edges lose everything (a restart, an eviction), and the team rolls back to v2.
+  for (const edge of Object.keys(EDGES)) lab.cluster.cache(edge).purge();
+  await lab.cluster.sleep(MINUTE);
+  await rollout(lab, { name: 'the rollback from v3 to v2', from: 'v3', to: 'v2', rollback: true, run: (site) => rollback(site) }, seen);
+
+  const again = refetched[0];
+  expect(again, `${again?.edge} fetched ${again?.path} from the origin ${again?.n} times during the deploy of ${again?.release}, though it held that file before: the deploy emptied the edges' caches, and purging everything sends every reader's next request to the origin; purge only what changed, or nothing`).toBeUndefined();
+});

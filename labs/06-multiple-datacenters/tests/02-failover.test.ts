@@ -1,0 +1,152 @@
+import { expect, test } from 'vitest';
+import { seededRandom, type Client, type Cluster } from '@scale-lab/kit';
+import { WARM_UP_MS, mostCommon, appServersOf, balancerOf, keepVisiting, killDatacenter, multiDcCluster, reviveDatacenter, share, storeOf, trackDatacenters, visit, type TimedVisit } from './helpers.ts';
+
+/** The promise of this step: readers of a failed datacenter are served elsewhere this long after it fails. */
+const MOVED_WITHIN_MS = 10_000;
+/** From then on, at least this share of their requests succeed. */
+const SUCCESS_AFTER = 0.95;
+const WATCH_MS = 16_000;
+/** Readers whose nearest datacenter is eu-west. */
+const READER_HOMES = ['eu-west', 'eu-central'];
+
+/** Readers in eu-west and eu-central, and the datacenter they use now (eu-west, once step 1 passes): the one that will fail. */
+async function readersOf(cluster: Cluster, tag: string): Promise<{ readers: Client[]; used: string }> {
+  const readers = READER_HOMES.map((region) => cluster.client(`reader-${tag}-${region}`, { region }));
+  const visits = await keepVisiting(cluster, readers, 1);
+  return { readers, used: mostCommon(visits.map((v) => v.datacenter)) };
+}
+
+/** What the DNS servers asked each balancer for, and what they were answered, from now on. */
+function recordChecks(cluster: Cluster, dc: string): { dc: string; paths: Set<string>; statuses: Set<number>; waiting(): number } {
+  const paths = new Set<string>();
+  const statuses = new Set<number>();
+  let waiting = 0;
+  cluster.metrics.on((event) => {
+    if (!('from' in event) || !event.from.startsWith('dns-') || !('to' in event) || event.to !== balancerOf(dc)) return;
+    if (event.type === 'sent') waiting++;
+    if (event.type === 'failed') waiting--;
+    if (event.type === 'answered') {
+      waiting--;
+      paths.add(event.path);
+      statuses.add(event.status);
+    }
+  });
+  return { dc, paths, statuses, waiting: () => waiting };
+}
+
+/**
+ * After `what` failed at `failedAt`: at least 95 % of the readers' requests from 10 s later on
+ * succeed; if not, the message says why, from where a brand-new reader is sent.
+ */
+async function expectMovedAway(cluster: Cluster, visits: TimedVisit[], failedAt: number, what: string, checks: ReturnType<typeof recordChecks>): Promise<void> {
+  const down = checks.dc;
+  const after = visits.filter((v) => v.at >= failedAt + MOVED_WITHIN_MS);
+  const ok = after.filter((v) => v.status >= 200 && v.status < 300).length;
+  if (ok >= SUCCESS_AFTER * after.length) return;
+  const stuck = after.filter((v) => v.datacenter === down).length;
+  const fresh = await visit(cluster, trackDatacenters(cluster), cluster.client(`newcomer-${cluster.clock.now()}`, { region: READER_HOMES[0] }), '/boards/welcome');
+  let why: string;
+  if (fresh.datacenter === down) {
+    if (checks.waiting() > 0) {
+      why = `${checks.waiting()} checks of ${balancerOf(down)} are still waiting for an answer: a check without a timeout waits as long as a hung datacenter keeps it, and never counts as failed; give each check a timeout (ctx.timeout(500)) and count it as a failure`;
+    } else if (checks.paths.size > 0 && [...checks.paths].every((p) => p.startsWith('/lb/'))) {
+      why = `your health checks asked only the balancer (GET ${[...checks.paths].join(', ')}), which answers while every app server behind it is dead: check a path the app servers answer, through the balancer`;
+    } else if ([...checks.statuses].some((s) => s >= 500)) {
+      why = `${balancerOf(down)} answered your checks with ${[...checks.statuses].filter((s) => s >= 500).join(', ')}, and the DNS server still handed out ${down}: only a 2xx answer within the timeout is a passed check`;
+    } else if (checks.statuses.has(200) && what.includes(storeOf(down))) {
+      why = `${down}'s /health answered 200 while ${storeOf(down)} was down, so every real request failed: /health must check what a request needs, the region's store too`;
+    } else {
+      why = `the DNS server of ${READER_HOMES[0]} still answers ${balancerOf(down)}, ${((cluster.clock.now() - failedAt) / 1000).toFixed(0)} s after it failed: check every datacenter regularly, with a timeout, and stop handing out one that fails its checks`;
+    }
+  } else {
+    why = `readers who had looked up www before the failure kept going to ${down} (${stuck} of those requests), while a new reader is sent to ${fresh.datacenter}: the TTL of your answers is too long, keep it to a few seconds`;
+  }
+  expect(ok, `${what}: only ${share(ok, after.length)} requests from readers in ${READER_HOMES.join(' and ')} succeeded from ${MOVED_WITHIN_MS / 1000} s after (at least ${SUCCESS_AFTER * 100} %): ${why}`).toBeGreaterThanOrEqual(SUCCESS_AFTER * after.length);
+}
+
+/** Readers in eu-west and eu-central use their datacenter; 2 s later `fail` breaks part of it; they must be moved. */
+async function failAndExpectMoved(cluster: Cluster, tag: string, fail: (dc: string) => void, what: (dc: string) => string): Promise<void> {
+  const { readers, used } = await readersOf(cluster, tag);
+  const checks = recordChecks(cluster, used);
+  let failedAt = 0;
+  const visits = await keepVisiting(cluster, readers, WATCH_MS, async () => {
+    await cluster.sleep(2000);
+    failedAt = cluster.clock.now();
+    fail(used);
+  });
+  await expectMovedAway(cluster, visits, failedAt, what(used), checks);
+}
+
+test(`a datacenter goes dark: its readers are served elsewhere within ${MOVED_WITHIN_MS / 1000} s, whenever within a check interval it fails (3 seeds)`, async () => {
+  for (const seed of [1, 2, 3]) {
+    const cluster = multiDcCluster({ seed, readerRegions: READER_HOMES });
+    await cluster.sleep(WARM_UP_MS + Math.floor(seededRandom(seed)() * 1000));
+    await failAndExpectMoved(cluster, `a${seed}`, (dc) => killDatacenter(cluster, dc), (dc) => `${dc} went dark (seed ${seed})`);
+  }
+});
+
+test(`every app server of a datacenter dies while its balancer stays up: its readers are served elsewhere within ${MOVED_WITHIN_MS / 1000} s`, async () => {
+  const cluster = multiDcCluster({ readerRegions: READER_HOMES });
+  await cluster.sleep(WARM_UP_MS);
+  await failAndExpectMoved(cluster, 'b', (dc) => appServersOf(dc).forEach((app) => cluster.kill(app)), (dc) => `${appServersOf(dc).join(' and ')} died while ${balancerOf(dc)} stayed up`);
+});
+
+test(`a datacenter's store dies: its readers are served elsewhere within ${MOVED_WITHIN_MS / 1000} s`, async () => {
+  const cluster = multiDcCluster({ readerRegions: READER_HOMES });
+  await cluster.sleep(WARM_UP_MS);
+  await failAndExpectMoved(cluster, 'c', (dc) => cluster.kill(storeOf(dc)), (dc) => `${storeOf(dc)} died`);
+});
+
+test(`a datacenter's balancer hangs, taking connections and never answering: its readers are served elsewhere within ${MOVED_WITHIN_MS / 1000} s`, async () => {
+  const cluster = multiDcCluster({ readerRegions: READER_HOMES });
+  await cluster.sleep(WARM_UP_MS);
+  await failAndExpectMoved(cluster, 'h', (dc) => cluster.hang(balancerOf(dc)), (dc) => `${balancerOf(dc)} hung`);
+});
+
+const PAUSE_MS = 1500;
+
+test(`a ${PAUSE_MS / 1000}-second pause of a datacenter's app servers moves no reader`, async () => {
+  const cluster = multiDcCluster({ readerRegions: READER_HOMES });
+  await cluster.sleep(WARM_UP_MS);
+  const { readers, used } = await readersOf(cluster, 'd');
+  const visits = await keepVisiting(cluster, readers, 10_000, async () => {
+    await cluster.sleep(1000);
+    for (const app of appServersOf(used)) cluster.hang(app);
+    await cluster.sleep(PAUSE_MS);
+    for (const app of appServersOf(used)) cluster.recover(app);
+  });
+  const moved = visits.filter((v) => v.datacenter !== used);
+  expect(moved.length, `a ${PAUSE_MS / 1000}-second pause of ${appServersOf(used).join(' and ')} (a long garbage collection) sent ${moved.length} requests of readers in ${READER_HOMES.join(' and ')} to ${[...new Set(moved.map((v) => v.datacenter))].join(', ')}: one or two failed checks are not enough evidence; take a datacenter out only after several failed checks in a row (three at one a second)`).toBe(0);
+});
+
+test('a flapping datacenter stays out until it passes several checks in a row, then comes back', async () => {
+  const cluster = multiDcCluster({ readerRegions: READER_HOMES });
+  await cluster.sleep(WARM_UP_MS);
+  const { readers, used: DOWN } = await readersOf(cluster, 'e');
+  const DOWN_FOR = 4000;
+  const UP_FOR = 3000;
+  const FLAPS = 3;
+  const startedAt = cluster.clock.now();
+  const flapping = await keepVisiting(cluster, readers, FLAPS * (DOWN_FOR + UP_FOR), async () => {
+    for (let i = 0; i < FLAPS; i++) {
+      killDatacenter(cluster, DOWN);
+      await cluster.sleep(DOWN_FOR);
+      reviveDatacenter(cluster, DOWN);
+      await cluster.sleep(UP_FOR);
+    }
+  });
+  const after = flapping.filter((v) => v.at >= startedAt + MOVED_WITHIN_MS);
+  const ok = after.filter((v) => v.status === 200).length;
+  const sentBack = after.filter((v) => v.datacenter === DOWN).length;
+  const everLeft = flapping.some((v) => v.datacenter !== DOWN && v.datacenter !== 'none');
+  const why = !everLeft
+    ? `every one of them still went to ${DOWN}: stop handing out a datacenter that fails its checks, and keep the TTL short`
+    : `${sentBack} were sent back to ${DOWN} after it had been taken out: one good check is not enough to trust it again; bring a datacenter back only after several good checks in a row (five at one a second)`;
+  expect(ok, `${DOWN} flapped, down ${DOWN_FOR / 1000} s and up ${UP_FOR / 1000} s, ${FLAPS} times: only ${share(ok, after.length)} requests from its readers succeeded from ${MOVED_WITHIN_MS / 1000} s on (at least ${SUCCESS_AFTER * 100} %); ${why}`).toBeGreaterThanOrEqual(SUCCESS_AFTER * after.length);
+  // Now it stays up: after enough good checks and a TTL, its readers come back to it.
+  await cluster.sleep(15_000);
+  const steady = await keepVisiting(cluster, readers, 3000);
+  const home = steady.filter((v) => v.datacenter === DOWN).length;
+  expect(home, `${DOWN} has been up for 15 s after it stopped flapping, yet only ${share(home, steady.length)} requests of its readers went back to it: a datacenter that passes its checks again must come back into the answers`).toBe(steady.length);
+});

@@ -1,0 +1,73 @@
+/**
+ * What the playground costs a reader, for `npm run bench`: the gzipped bytes that opening it and
+ * starting a cluster add to an opened lab (budget 80 KB), and the longest main-thread task while a
+ * run streams frames (traffic, then a kill), in Chromium (goal 50 ms; the e2e fails over 200 ms).
+ */
+import { gzipSync } from 'node:zlib';
+import type { Browser, Page, Response } from '@playwright/test';
+import { openLabOnWorker, watchLongTasks } from '../tests/support/lab-page.ts';
+
+/**
+ * Responses received while `action` runs that really came over the network (a Worker started again
+ * from the same cached script does not count), by file name, gzipped. Monaco's own workers, which
+ * the opened editor may still be starting, are left out: the playground does not load them.
+ */
+async function downloaded(page: Page, action: () => Promise<void>): Promise<Record<string, number>> {
+  const pending: Promise<[string, number] | undefined>[] = [];
+  const onResponse = (response: Response) => {
+    const name = new URL(response.url()).pathname.split('/').pop()!;
+    if (/^(ts|editor)\.worker/.test(name)) return;
+    pending.push(
+      (async () => {
+        // Served from the browser's cache: no server address.
+        if (response.status() === 304 || (await response.serverAddr()) === null) return undefined;
+        return [name, gzipSync(await response.body()).length] as [string, number];
+      })().catch(() => undefined),
+    );
+  };
+  page.on('response', onResponse);
+  try {
+    await action();
+  } finally {
+    page.off('response', onResponse);
+  }
+  return Object.fromEntries((await Promise.all(pending)).filter((x) => x !== undefined));
+}
+
+export interface PictureBench {
+  /** Gzipped bytes loaded by "Open the playground" and "Start your cluster". */
+  bytes: number;
+  /** What was loaded, by file name, in gzipped bytes. */
+  files: Record<string, number>;
+  /** Longest main-thread task while frames streamed, in ms. */
+  longestTask: number;
+  /** How long frames streamed, in ms of wall time. */
+  streamedMs: number;
+}
+
+export async function benchPicture(browser: Browser, siteUrl: string, streamMs = 8000): Promise<PictureBench> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  try {
+    await page.goto(`${siteUrl}chapters/01-clones/?runtime=worker`);
+    const root = page.locator('[data-testid="lab"][data-lab="01-clones"]');
+    await openLabOnWorker(root);
+    await page.waitForLoadState('networkidle');
+    const files = await downloaded(page, async () => {
+      await root.getByTestId('playground-open').click();
+      await root.getByTestId('playground-start').click();
+      await page.waitForFunction(() => /running/.test(document.querySelector('[data-testid="playground-status"]')?.textContent ?? ''), null, { timeout: 30_000 });
+      await page.waitForLoadState('networkidle');
+    });
+    const longest = await watchLongTasks(page);
+    await root.getByTestId('playground-rate').fill('200');
+    await root.getByTestId('playground-send').click();
+    await page.waitForTimeout(streamMs / 2);
+    await root.getByTestId('playground-node').selectOption('app-2');
+    await root.getByTestId('playground-kill').click();
+    await page.waitForTimeout(streamMs / 2);
+    const longestTask = await longest();
+    return { bytes: Object.values(files).reduce((a, b) => a + b, 0), files, longestTask, streamedMs: streamMs };
+  } finally {
+    await page.close();
+  }
+}

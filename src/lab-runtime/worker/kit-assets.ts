@@ -1,0 +1,51 @@
+/**
+ * What a Worker needs to run lab code: kit.js and SQLite's WebAssembly, each fetched once per URL
+ * and kept, and a fresh kit pointed at the compiled module. Shared by the graded-test Worker and
+ * the playground Worker.
+ */
+const kitCache = new Map<string, Promise<string>>();
+const wasmCache = new Map<string, Promise<WebAssembly.Module>>();
+
+/** kit.js, fetched once per URL (the URL changes when the site is rebuilt, through the page's cache). */
+export function loadKit(url: string): Promise<string> {
+  let kit = kitCache.get(url);
+  if (!kit) {
+    kit = fetch(url, { cache: 'no-cache' }).then(async (res) => {
+      if (!res.ok) throw new Error(`the lab kit could not be loaded (HTTP ${res.status} for ${url})`);
+      return res.text();
+    });
+    // A failed download is tried again on the next run.
+    kit.catch(() => kitCache.delete(url));
+    kitCache.set(url, kit);
+  }
+  return kit;
+}
+
+/** SQLite's WebAssembly, compiled once and instantiated again for each test file's fresh kit. */
+export function loadWasm(url: string): Promise<WebAssembly.Module> {
+  let module = wasmCache.get(url);
+  if (!module) {
+    module = fetch(url, { cache: 'no-cache' }).then(async (res) => {
+      if (!res.ok) throw new Error(`HTTP ${res.status} for ${url}`);
+      return WebAssembly.compile(await res.arrayBuffer());
+    });
+    module.catch(() => wasmCache.delete(url));
+    wasmCache.set(url, module);
+  }
+  return module;
+}
+
+/** Points a fresh kit's sql.js at the cached module; sql.js only asks for it when a lab creates a database. */
+export function configureKit(kit: any, wasmUrl: string): void {
+  // sql.js passes this object to Emscripten as its Module; it adds onAbort, which rejects initSqlJs.
+  const config: Record<string, unknown> = {
+    locateFile: () => wasmUrl,
+    instantiateWasm(imports: WebAssembly.Imports, done: (instance: WebAssembly.Instance) => void) {
+      loadWasm(wasmUrl)
+        .then((module) => WebAssembly.instantiate(module, imports))
+        .then(done, (err: unknown) => (config.onAbort as ((reason: string) => void) | undefined)?.(err instanceof Error ? err.message : String(err)));
+      return {};
+    },
+  };
+  kit.configureSqlWasm(config);
+}
