@@ -1,0 +1,44 @@
+import { expect, test } from 'vitest';
+import { APP_SERVERS, WORKERS, accepted, asyncCluster, expectedReport, postExport, statusFrom, waitForDone } from './helpers.ts';
+
+/** The promise of this step: the POST answers within this long, though rendering takes 2 s. */
+const ANSWER_WITHIN_MS = 50;
+
+test(`POST /reports answers 202 Accepted with a status URL within ${ANSWER_WITHIN_MS} ms, though a report takes 2 s to render`, async () => {
+  const cluster = await asyncCluster();
+  const res = await postExport(cluster, { customer: 'acme', month: '2026-10' });
+  expect(res.took, `POST /reports answered ${res.status} after ${res.took} ms (at most ${ANSWER_WITHIN_MS} ms allowed): the report was rendered inside the request, so the client waited for it; put the job on the queue (ctx.queue('exports').send) and answer 202 at once`).toBeLessThanOrEqual(ANSWER_WITHIN_MS);
+  expect(res.status, `POST /reports answered ${res.status} ${JSON.stringify(res.body)}: a job that is queued, not finished, is answered 202 Accepted`).toBe(202);
+  expect(res.location, 'POST /reports answered 202 without a Location header: point it at the job\'s status URL, /reports/jobs/<id>').toMatch(/^\/reports\/jobs\/\S+/);
+});
+
+test('the status URL answers on every clone, while the job waits or runs and once it is done, and workers render the reports', async () => {
+  const cluster = await asyncCluster();
+  const requests = [{ customer: 'acme', month: '2026-03' }, { customer: 'globex', month: '2026-03' }, { customer: 'initech', month: '2026-04' }];
+  // Through the balancer, so each POST lands on another clone.
+  const locations: string[] = [];
+  for (const request of requests) locations.push(await accepted(cluster, request));
+  expect(new Set(locations).size, `three exports got the status URLs ${locations.join(', ')}: two jobs share an id, so one's status overwrites the other's; ids counted in each clone's memory collide across clones, count them in kv (INCR) instead`).toBe(3);
+
+  for (const [i, location] of locations.entries()) {
+    for (const clone of APP_SERVERS) {
+      const { code, body } = await statusFrom(cluster, clone, location);
+      expect(code, `${clone} answered ${code} for ${location}, the status URL app-${i + 1}'s POST handed out: the status lives in one clone's memory; keep it in kv, which every clone reads`).toBe(200);
+      expect(['queued', 'running'], `right after the POST, ${clone} said ${location} is ${JSON.stringify(body.status)}: a job just accepted is "queued" (or "running" once a worker took it)`).toContain(body.status);
+    }
+  }
+
+  const final = await waitForDone(cluster, locations, 30_000);
+  for (const [i, location] of locations.entries()) {
+    const request = requests[i]!;
+    for (const clone of APP_SERVERS) {
+      const { code, body } = clone === APP_SERVERS[0] ? { code: 200, body: final.get(location)! } : await statusFrom(cluster, clone, location);
+      expect(code, `once the job was done, ${clone} answered ${code} for ${location}`).toBe(200);
+      expect(body.status, `30 s after the export of ${request.customer} for ${request.month} was accepted, ${clone} says its job is ${JSON.stringify(body.status)}, not "done": a worker must take it from the queue, render it and write "done" with the report where every clone reads the status`).toBe('done');
+      const report = body.report;
+      const want = expectedReport(cluster, request);
+      expect({ orders: report?.orders, total: report?.total }, `the report in ${location} is not the one of ${request.customer} for ${request.month}`).toEqual(want);
+      expect(WORKERS, `the report of ${request.customer} was rendered by ${report?.renderedBy}, a web clone, after the 202 went out: that clone's only core spent 2 s on it, and a clone that dies loses the job; only queue the job on the web clones, and render it on a worker`).toContain(report?.renderedBy);
+    }
+  }
+});
