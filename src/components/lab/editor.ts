@@ -143,6 +143,9 @@ export async function createLabEditor(host: HTMLElement, files: Record<string, s
     tabSize: 2,
     // 'dimmed' greys out the last line number below the contrast readers need.
     renderFinalNewline: 'on',
+    // Fading unused code (a starter's unread parameter) drops it below the contrast readers need;
+    // TypeScript's hint still marks it.
+    showUnused: false,
     ariaLabel: 'Code editor',
   });
   // Follow Starlight's theme toggle.
@@ -196,7 +199,7 @@ export async function createLabEditor(host: HTMLElement, files: Record<string, s
     setTabMovesFocus: (on) => editor.updateOptions({ tabFocusMode: on }),
     focus: () => editor.focus(),
     diff(diffHost, original, modified) {
-      const diffEditor = monaco.editor.createDiffEditor(diffHost, { readOnly: true, automaticLayout: true, theme: theme(), renderSideBySide: diffHost.clientWidth > 700, minimap: { enabled: false } });
+      const diffEditor = monaco.editor.createDiffEditor(diffHost, { readOnly: true, automaticLayout: true, theme: theme(), renderSideBySide: diffHost.clientWidth > 700, minimap: { enabled: false }, showUnused: false });
       const a = monaco.editor.createModel(original, 'typescript');
       const b = monaco.editor.createModel(modified, 'typescript');
       diffEditor.setModel({ original: a, modified: b });
