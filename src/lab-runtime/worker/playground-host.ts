@@ -101,6 +101,9 @@ export function playgroundMessage(message: ToPlayground, send: (message: FromPla
       return;
     case 'speed':
       speed = message.perSecond;
+      // Paused: one more frame (or the one in the making) carries speed 0 and the instant the cluster
+      // stopped at, so the page shows "paused" only with the time a step will start from.
+      if (speed === 0) void tick(0);
       return;
     case 'step':
       return void tick(message.ms);

@@ -220,12 +220,11 @@ export class PlaygroundView {
     for (const [i, b] of this.#speedButtons.entries()) b.setAttribute('aria-pressed', String(SPEEDS[i]!.perSecond === perSecond));
     this.#step.disabled = !this.#running || perSecond !== 0;
     this.#client.speed(perSecond);
-    // Paused, no frame comes to say so.
-    if (this.#latest) this.#showClock(this.#latest.now);
   }
 
-  #showClock(now: number): void {
-    this.#clock.textContent = `${(now / 1000).toFixed(1)} s${this.#speed === 0 ? ' (paused)' : ''}`;
+  /** The cluster's time as the Worker last reported it, "paused" once the Worker says it has stopped. */
+  #showClock(frame: Frame): void {
+    this.#clock.textContent = `${(frame.now / 1000).toFixed(1)} s${frame.speed === 0 ? ' (paused)' : ''}`;
   }
 
   #setRunning(running: boolean): void {
@@ -314,7 +313,7 @@ export class PlaygroundView {
       this.#picture.draw(frame, this.#figure.clientWidth < NARROW_PX ? 'down' : 'across');
       this.#table.update(frame.nodes);
       this.#announcer.see(frame.nodes);
-      this.#showClock(frame.now);
+      this.#showClock(frame);
       this.#summary.textContent = `${summarise(this.#chart.points.at(-1))} This run: ${this.#answered} answered, ${this.#failedTotal} failed.`;
       this.#summary.dataset.answered = String(this.#answered);
       this.#summary.dataset.failed = String(this.#failedTotal);
