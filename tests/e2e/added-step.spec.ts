@@ -89,3 +89,26 @@ test('a chapter not finished before its lab came: nothing new is said', async ({
   }
   await expect(page.locator('tr[data-chapter="98-added-lab"]')).toHaveAttribute('data-state', 'not-started');
 });
+
+test('the course itself: Multiple datacenters, finished before its lab came, says so on the chapter and the Progress page', async ({ page }) => {
+  await page.goto('chapters/06-multiple-datacenters/');
+  const href = await page.locator('a[data-chapter]').first().getAttribute('href');
+  const base = href!.replace(/chapters\/.*$/, '');
+  // As a reader of the course before the lab would have stored it: read, quiz passed, no lab steps.
+  await page.evaluate((key) => {
+    localStorage.clear();
+    const at = Date.parse('2026-11-10T12:00:00Z');
+    localStorage.setItem(key, JSON.stringify({ format: 1, chapters: { '06-multiple-datacenters': { read: at, quiz: { score: 5, total: 5, at } } } }));
+  }, `scale-lab:${base}:progress`);
+  await page.reload();
+  const note = page.locator('[data-testid="lab"][data-lab="06-multiple-datacenters"]').getByTestId('lab-added-lab');
+  await expect(note).toBeVisible();
+  await expect(note).toHaveText(/^New since you finished this chapter: a lab with \d+ steps, added on \d{4}-\d\d-\d\d\./);
+  const message = (await note.textContent())!.trim();
+  await page.goto('progress/');
+  const row = page.locator('tr[data-chapter="06-multiple-datacenters"]');
+  await expect(row.locator('[data-col="state"]')).toHaveText('In progress');
+  await expect(row.getByTestId('progress-added-lab')).toHaveText(message);
+  // Chapters that had their lab from the start say nothing to a reader who finished them.
+  await expect(page.getByTestId('progress-added-lab')).toHaveCount(1);
+});
