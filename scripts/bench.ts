@@ -130,10 +130,13 @@ try {
 // Last, in a Chromium of its own, one page after another; the audits that cost a page points are listed.
 console.log('Lighthouse (mobile) on every chapter, the Team page and the Progress page…');
 t = performance.now();
-const lighthouse = await benchLighthouse();
-for (const r of lighthouse) {
-  row(`Lighthouse ${r.version}, ${r.page}: performance / accessibility / best practices / SEO`, lighthouseLine(r), 'goal 100 each, CLS 0');
-  for (const f of r.failing) console.log(`    loses points on ${f}`);
+try {
+  for (const r of await benchLighthouse()) {
+    row(`Lighthouse ${r.version}, ${r.page}: performance / accessibility / best practices / SEO`, lighthouseLine(r), 'goal 100 each, CLS 0');
+    for (const f of r.failing) console.log(`    loses points on ${f}`);
+  }
+} catch (error) {
+  row('Lighthouse', `did not finish: ${error instanceof Error ? error.message : String(error)}`);
 }
 console.log(`  (Lighthouse took ${((performance.now() - t) / 1000).toFixed(1)} s)`);
 
