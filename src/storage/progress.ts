@@ -174,10 +174,6 @@ export const isNews = (step: AddedStep, passed: Record<string, number> = {}): bo
 /** The added steps of a chapter that are news to this reader. */
 export const addedAfterFinishing = (info: ChapterInfo, progress: ChapterProgress | undefined): AddedStep[] => (info.added ?? []).filter((s) => isNews(s, progress?.steps));
 
-/** What the chapter and the Progress page say about such a step. */
-export const addedStepMessage = (step: AddedStep): string =>
-  `Step ${step.number} “${step.title}” was added on ${step.on}, after you had finished this lab: the chapter shows as in progress until you pass it.`;
-
 /** A lab added to a chapter on the day `on`, from its steps (each with its `added` day, if any). */
 export function addedLab(on: string, steps: readonly { id: string; added?: string }[]): AddedLab {
   return { on, end: Date.parse(on) + DAY_MS, steps: steps.filter((s) => !s.added || s.added <= on).map((s) => s.id) };
@@ -196,10 +192,6 @@ export function isLabNews(info: ChapterInfo, progress: ChapterProgress | undefin
   if (info.questions > 0 && !(quiz && quiz.score / quiz.total >= pass && quiz.at < lab.end)) return false;
   return lab.steps.some((id) => progress.steps?.[id] === undefined);
 }
-
-/** What the chapter and the Progress page say about such a lab. */
-export const addedLabMessage = (info: ChapterInfo): string =>
-  `New since you finished this chapter: a lab with ${info.steps.length} ${info.steps.length === 1 ? 'step' : 'steps'}, added on ${info.labAdded?.on}. The chapter shows as in progress until you pass ${info.steps.length === 1 ? 'it' : 'them'}.`;
 
 /** Whether `a` is a better quiz result than `b`: a higher share of right answers, or as high and earlier. */
 export function betterQuiz(a: QuizBest, b: QuizBest | undefined): boolean {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { addedAfterFinishing, addedLab, addedLabMessage, addedStep, addedStepMessage, isLabNews, migrate, PROGRESS_FORMAT, ProgressStore, progressKey, summarize, type ChapterInfo } from '../../src/storage/progress.ts';
+import { addedLabMessage, addedStepMessage } from '../../src/storage/progress-messages.ts';
+import { addedAfterFinishing, addedLab, addedStep, isLabNews, migrate, PROGRESS_FORMAT, ProgressStore, progressKey, summarize, type ChapterInfo } from '../../src/storage/progress.ts';
 import { labSchema, labStepSchema } from '../../labs/harness/lab-schema.ts';
 import { MemoryStorage } from '../support/memory-storage.ts';
 

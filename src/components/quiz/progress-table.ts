@@ -2,7 +2,8 @@
  * The course table of the Progress page (ProgressTable.astro), filled from stored progress: per
  * chapter, read, lab steps passed (and why a finished lab or chapter is unfinished again), quiz best, state.
  */
-import { addedAfterFinishing, addedLabMessage, addedStepMessage, isLabNews, summarize, type ChapterState, type CourseInfo, type Progress } from '../../storage/progress.ts';
+import { addedLabMessage, addedStepMessage } from '../../storage/progress-messages.ts';
+import { addedAfterFinishing, isLabNews, summarize, type ChapterState, type CourseInfo, type Progress } from '../../storage/progress.ts';
 
 const STATE = { done: 'Done', 'in-progress': 'In progress', 'not-started': 'Not started' } as const;
 const date = (ms: number) => new Date(ms).toLocaleDateString();
