@@ -13,7 +13,7 @@ test('plain reads (profiles, top balances) are spread over the replicas; the pri
   for (const user of USERS.slice(1)) await loggedIn(cluster, user);
   await cluster.sleep(1000);
   const reads = recordReads(cluster);
-  const total = 300;
+  const total = 150;
   for (let i = 0; i < total; i++) {
     const res = i % 3 === 2 ? await send(visitor, 'GET', '/top') : await send(visitor, 'GET', `/accounts/${USERS[i % USERS.length]}`);
     expect(res.status, `GET request ${i + 1} answered ${res.status}: ${JSON.stringify(res.body)}`).toBe(200);
