@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
-import { seededRandom, type Client, type Cluster } from '@scale-lab/kit';
-import { WARM_UP_MS, mostCommon, appServersOf, balancerOf, keepVisiting, killDatacenter, multiDcCluster, reviveDatacenter, share, storeOf, trackDatacenters, visit, type TimedVisit } from './helpers.ts';
+import { AWS_REGION_RTT, seededRandom, type Client, type Cluster } from '@scale-lab/kit';
+import { DATACENTERS, READER_REGIONS, WARM_UP_MS, mostCommon, appServersOf, balancerOf, keepVisiting, killDatacenter, multiDcCluster, nearest, reviveDatacenter, roundTrip, share, storeOf, trackDatacenters, visit, type TimedVisit } from './helpers.ts';
 
 /** The promise of this step: readers of a failed datacenter are served elsewhere this long after it fails. */
 const MOVED_WITHIN_MS = 10_000;
@@ -10,9 +10,9 @@ const WATCH_MS = 16_000;
 /** Readers whose nearest datacenter is eu-west. */
 const READER_HOMES = ['eu-west', 'eu-central'];
 
-/** Readers in eu-west and eu-central, and the datacenter they use now (eu-west, once step 1 passes): the one that will fail. */
-async function readersOf(cluster: Cluster, tag: string): Promise<{ readers: Client[]; used: string }> {
-  const readers = READER_HOMES.map((region) => cluster.client(`reader-${tag}-${region}`, { region }));
+/** Readers in `regions`, and the datacenter they use now (their nearest, once step 1 passes): the one that will fail. */
+async function readersOf(cluster: Cluster, tag: string, regions = READER_HOMES): Promise<{ readers: Client[]; used: string }> {
+  const readers = regions.map((region) => cluster.client(`reader-${tag}-${region}`, { region }));
   const visits = await keepVisiting(cluster, readers, 1);
   return { readers, used: mostCommon(visits.map((v) => v.datacenter)) };
 }
@@ -39,13 +39,13 @@ function recordChecks(cluster: Cluster, dc: string): { dc: string; paths: Set<st
  * After `what` failed at `failedAt`: at least 95 % of the readers' requests from 10 s later on
  * succeed; if not, the message says why, from where a brand-new reader is sent.
  */
-async function expectMovedAway(cluster: Cluster, visits: TimedVisit[], failedAt: number, what: string, checks: ReturnType<typeof recordChecks>): Promise<void> {
+async function expectMovedAway(cluster: Cluster, visits: TimedVisit[], failedAt: number, what: string, checks: ReturnType<typeof recordChecks>, regions = READER_HOMES): Promise<void> {
   const down = checks.dc;
   const after = visits.filter((v) => v.at >= failedAt + MOVED_WITHIN_MS);
   const ok = after.filter((v) => v.status >= 200 && v.status < 300).length;
   if (ok >= SUCCESS_AFTER * after.length) return;
   const stuck = after.filter((v) => v.datacenter === down).length;
-  const fresh = await visit(cluster, trackDatacenters(cluster), cluster.client(`newcomer-${cluster.clock.now()}`, { region: READER_HOMES[0] }), '/boards/welcome');
+  const fresh = await visit(cluster, trackDatacenters(cluster), cluster.client(`newcomer-${cluster.clock.now()}`, { region: regions[0] }), '/boards/welcome');
   let why: string;
   if (fresh.datacenter === down) {
     if (checks.waiting() > 0) {
@@ -57,17 +57,17 @@ async function expectMovedAway(cluster: Cluster, visits: TimedVisit[], failedAt:
     } else if (checks.statuses.has(200) && what.includes(storeOf(down))) {
       why = `${down}'s /health answered 200 while ${storeOf(down)} was down, so every real request failed: /health must check what a request needs, the region's store too`;
     } else {
-      why = `the DNS server of ${READER_HOMES[0]} still answers ${balancerOf(down)}, ${((cluster.clock.now() - failedAt) / 1000).toFixed(0)} s after it failed: check every datacenter regularly, with a timeout, and stop handing out one that fails its checks`;
+      why = `the DNS server of ${regions[0]} still answers ${balancerOf(down)}, ${((cluster.clock.now() - failedAt) / 1000).toFixed(0)} s after it failed: check every datacenter regularly, with a timeout, and stop handing out one that fails its checks`;
     }
   } else {
     why = `readers who had looked up www before the failure kept going to ${down} (${stuck} of those requests), while a new reader is sent to ${fresh.datacenter}: the TTL of your answers is too long, keep it to a few seconds`;
   }
-  expect(ok, `${what}: only ${share(ok, after.length)} requests from readers in ${READER_HOMES.join(' and ')} succeeded from ${MOVED_WITHIN_MS / 1000} s after (at least ${SUCCESS_AFTER * 100} %): ${why}`).toBeGreaterThanOrEqual(SUCCESS_AFTER * after.length);
+  expect(ok, `${what}: only ${share(ok, after.length)} requests from readers in ${regions.join(' and ')} succeeded from ${MOVED_WITHIN_MS / 1000} s after (at least ${SUCCESS_AFTER * 100} %): ${why}`).toBeGreaterThanOrEqual(SUCCESS_AFTER * after.length);
 }
 
-/** Readers in eu-west and eu-central use their datacenter; 2 s later `fail` breaks part of it; they must be moved. */
-async function failAndExpectMoved(cluster: Cluster, tag: string, fail: (dc: string) => void, what: (dc: string) => string): Promise<void> {
-  const { readers, used } = await readersOf(cluster, tag);
+/** Readers in `regions` use their datacenter; 2 s later `fail` breaks part of it; they must be moved. Returns the one that failed. */
+async function failAndExpectMoved(cluster: Cluster, tag: string, fail: (dc: string) => void, what: (dc: string) => string, regions = READER_HOMES): Promise<string> {
+  const { readers, used } = await readersOf(cluster, tag, regions);
   const checks = recordChecks(cluster, used);
   let failedAt = 0;
   const visits = await keepVisiting(cluster, readers, WATCH_MS, async () => {
@@ -75,14 +75,35 @@ async function failAndExpectMoved(cluster: Cluster, tag: string, fail: (dc: stri
     failedAt = cluster.clock.now();
     fail(used);
   });
-  await expectMovedAway(cluster, visits, failedAt, what(used), checks);
+  await expectMovedAway(cluster, visits, failedAt, what(used), checks, regions);
+  return used;
 }
 
-test(`a datacenter goes dark: its readers are served elsewhere within ${MOVED_WITHIN_MS / 1000} s, whenever within a check interval it fails (3 seeds)`, async () => {
+/** With `down` out, a newcomer in each of `regions` is sent to the nearest datacenter that is up. */
+async function expectNextNearest(cluster: Cluster, down: string, regions: string[]): Promise<void> {
+  const where = trackDatacenters(cluster);
+  const up = DATACENTERS.filter((dc) => dc !== down);
+  const at = cluster.clock.now();
+  const visits = await cluster.run(() => Promise.all(regions.map((region) => visit(cluster, where, cluster.client(`newcomer-${at}-${region}`, { region }), '/boards/welcome'))));
+  const wrong = regions.flatMap((region, i) => {
+    const best = nearest(region, AWS_REGION_RTT, up);
+    const went = visits[i]!.datacenter;
+    return went === best ? [] : [`readers in ${region} were sent to ${went} (${went === 'none' ? 'no answer' : `${roundTrip(region, went)} ms round trip`}) while ${best} (${roundTrip(region, best)} ms) is up and nearer`];
+  });
+  expect(wrong, `${down} was out: ${wrong.join('; ')}. When a reader's nearest datacenter is out, send them to the nearest of those still up, by measured round trip: not the first one in the list, nor a backup fixed in advance`).toEqual([]);
+}
+
+/** Readers whose nearest datacenter is us-west: when it fails, ap-sydney's next is ap-southeast (175 ms), not eu-west, the first one up in the list (310 ms). */
+const US_WEST_READERS = ['us-west', 'ap-sydney'];
+
+test(`a datacenter goes dark: its readers are served elsewhere within ${MOVED_WITHIN_MS / 1000} s, whenever within a check interval it fails, and each goes to the nearest one still up (3 seeds)`, async () => {
   for (const seed of [1, 2, 3]) {
-    const cluster = multiDcCluster({ seed, readerRegions: READER_HOMES });
+    // Seeds 1 and 2 fail eu-west; seed 3 fails us-west, with readers in every region watching.
+    const regions = seed === 3 ? US_WEST_READERS : READER_HOMES;
+    const cluster = multiDcCluster({ seed, readerRegions: seed === 3 ? READER_REGIONS : READER_HOMES });
     await cluster.sleep(WARM_UP_MS + Math.floor(seededRandom(seed)() * 1000));
-    await failAndExpectMoved(cluster, `a${seed}`, (dc) => killDatacenter(cluster, dc), (dc) => `${dc} went dark (seed ${seed})`);
+    const down = await failAndExpectMoved(cluster, `a${seed}`, (dc) => killDatacenter(cluster, dc), (dc) => `${dc} went dark (seed ${seed})`, regions);
+    if (seed === 3) await expectNextNearest(cluster, down, READER_REGIONS);
   }
 });
 
@@ -105,19 +126,35 @@ test(`a datacenter's balancer hangs, taking connections and never answering: its
 });
 
 const PAUSE_MS = 1500;
+/** Pauses, this far apart: each costs a check or two, with good checks between them. */
+const PAUSES = 3;
+const PAUSE_EVERY_MS = 3000;
 
-test(`a ${PAUSE_MS / 1000}-second pause of a datacenter's app servers moves no reader`, async () => {
+test(`${PAUSES} pauses of ${PAUSE_MS / 1000} s of a datacenter's app servers, ${PAUSE_EVERY_MS / 1000} s apart, move no reader`, async () => {
   const cluster = multiDcCluster({ readerRegions: READER_HOMES });
   await cluster.sleep(WARM_UP_MS);
   const { readers, used } = await readersOf(cluster, 'd');
-  const visits = await keepVisiting(cluster, readers, 10_000, async () => {
+  // Before each next pause, a new reader asks where to go: what the DNS server answers now.
+  const where = trackDatacenters(cluster);
+  const answers: string[] = [];
+  const visits = await keepVisiting(cluster, readers, 1000 + PAUSES * PAUSE_EVERY_MS, async () => {
     await cluster.sleep(1000);
-    for (const app of appServersOf(used)) cluster.hang(app);
-    await cluster.sleep(PAUSE_MS);
-    for (const app of appServersOf(used)) cluster.recover(app);
+    for (let i = 0; i < PAUSES; i++) {
+      for (const app of appServersOf(used)) cluster.hang(app);
+      await cluster.sleep(PAUSE_MS);
+      for (const app of appServersOf(used)) cluster.recover(app);
+      await cluster.sleep(PAUSE_EVERY_MS - PAUSE_MS - 200);
+      answers.push((await visit(cluster, where, cluster.client(`newcomer-d${i}`, { region: READER_HOMES[0] }), '/boards/welcome')).datacenter);
+    }
   });
   const moved = visits.filter((v) => v.datacenter !== used);
-  expect(moved.length, `a ${PAUSE_MS / 1000}-second pause of ${appServersOf(used).join(' and ')} (a long garbage collection) sent ${moved.length} requests of readers in ${READER_HOMES.join(' and ')} to ${[...new Set(moved.map((v) => v.datacenter))].join(', ')}: one or two failed checks are not enough evidence; take a datacenter out only after several failed checks in a row (three at one a second)`).toBe(0);
+  const firstOut = answers.findIndex((dc) => dc !== used);
+  if (moved.length === 0 && firstOut < 0) return;
+  // Taken out after the first pause: on one or two failed checks. Only after a later one: on failures added up across pauses.
+  const why = firstOut <= 0
+    ? 'one or two failed checks are not enough evidence; take a datacenter out only after several failed checks in a row (three at one a second)'
+    : `the first pause moved nobody, pause ${firstOut + 1} did: your DNS server added up failed checks from separate pauses, with good checks between them; count failures in a row, and start again at zero after a good check`;
+  expect(moved.length + (firstOut < 0 ? 0 : 1), `${PAUSES} pauses of ${PAUSE_MS / 1000} s of ${appServersOf(used).join(' and ')} (long garbage collections), ${PAUSE_EVERY_MS / 1000} s apart, sent ${moved.length} requests of readers in ${READER_HOMES.join(' and ')} elsewhere, and new readers arriving after each pause were sent to ${answers.join(', then ')}: ${why}`).toBe(0);
 });
 
 test('a flapping datacenter stays out until it passes several checks in a row, then comes back', async () => {
