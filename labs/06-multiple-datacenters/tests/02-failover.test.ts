@@ -4,15 +4,17 @@ import { DATACENTERS, READER_REGIONS, WARM_UP_MS, mostCommon, appServersOf, bala
 
 /** The promise of this step: readers of a failed datacenter are served elsewhere this long after it fails. */
 const MOVED_WITHIN_MS = 10_000;
+/** New readers, who have no answer cached, are sent elsewhere this long after it fails. */
+const DETECTED_WITHIN_MS = 8000;
 /** From then on, at least this share of their requests succeed. */
 const SUCCESS_AFTER = 0.95;
 const WATCH_MS = 16_000;
 /** Readers whose nearest datacenter is eu-west. */
 const READER_HOMES = ['eu-west', 'eu-central'];
 
-/** Readers in `regions`, and the datacenter they use now (their nearest, once step 1 passes): the one that will fail. */
-async function readersOf(cluster: Cluster, tag: string, regions = READER_HOMES): Promise<{ readers: Client[]; used: string }> {
-  const readers = regions.map((region) => cluster.client(`reader-${tag}-${region}`, { region }));
+/** Readers in eu-west and eu-central, and the datacenter they use now (eu-west, once step 1 passes): the one that will fail. */
+async function readersOf(cluster: Cluster, tag: string): Promise<{ readers: Client[]; used: string }> {
+  const readers = READER_HOMES.map((region) => cluster.client(`reader-${tag}-${region}`, { region }));
   const visits = await keepVisiting(cluster, readers, 1);
   return { readers, used: mostCommon(visits.map((v) => v.datacenter)) };
 }
@@ -39,13 +41,13 @@ function recordChecks(cluster: Cluster, dc: string): { dc: string; paths: Set<st
  * After `what` failed at `failedAt`: at least 95 % of the readers' requests from 10 s later on
  * succeed; if not, the message says why, from where a brand-new reader is sent.
  */
-async function expectMovedAway(cluster: Cluster, visits: TimedVisit[], failedAt: number, what: string, checks: ReturnType<typeof recordChecks>, regions = READER_HOMES): Promise<void> {
+async function expectMovedAway(cluster: Cluster, visits: TimedVisit[], failedAt: number, what: string, checks: ReturnType<typeof recordChecks>): Promise<void> {
   const down = checks.dc;
   const after = visits.filter((v) => v.at >= failedAt + MOVED_WITHIN_MS);
   const ok = after.filter((v) => v.status >= 200 && v.status < 300).length;
   if (ok >= SUCCESS_AFTER * after.length) return;
   const stuck = after.filter((v) => v.datacenter === down).length;
-  const fresh = await visit(cluster, trackDatacenters(cluster), cluster.client(`newcomer-${cluster.clock.now()}`, { region: regions[0] }), '/boards/welcome');
+  const fresh = await visit(cluster, trackDatacenters(cluster), cluster.client(`newcomer-${cluster.clock.now()}`, { region: READER_HOMES[0] }), '/boards/welcome');
   let why: string;
   if (fresh.datacenter === down) {
     if (checks.waiting() > 0) {
@@ -57,17 +59,17 @@ async function expectMovedAway(cluster: Cluster, visits: TimedVisit[], failedAt:
     } else if (checks.statuses.has(200) && what.includes(storeOf(down))) {
       why = `${down}'s /health answered 200 while ${storeOf(down)} was down, so every real request failed: /health must check what a request needs, the region's store too`;
     } else {
-      why = `the DNS server of ${regions[0]} still answers ${balancerOf(down)}, ${((cluster.clock.now() - failedAt) / 1000).toFixed(0)} s after it failed: check every datacenter regularly, with a timeout, and stop handing out one that fails its checks`;
+      why = `the DNS server of ${READER_HOMES[0]} still answers ${balancerOf(down)}, ${((cluster.clock.now() - failedAt) / 1000).toFixed(0)} s after it failed: check every datacenter regularly, with a timeout, and stop handing out one that fails its checks`;
     }
   } else {
     why = `readers who had looked up www before the failure kept going to ${down} (${stuck} of those requests), while a new reader is sent to ${fresh.datacenter}: the TTL of your answers is too long, keep it to a few seconds`;
   }
-  expect(ok, `${what}: only ${share(ok, after.length)} requests from readers in ${regions.join(' and ')} succeeded from ${MOVED_WITHIN_MS / 1000} s after (at least ${SUCCESS_AFTER * 100} %): ${why}`).toBeGreaterThanOrEqual(SUCCESS_AFTER * after.length);
+  expect(ok, `${what}: only ${share(ok, after.length)} requests from readers in ${READER_HOMES.join(' and ')} succeeded from ${MOVED_WITHIN_MS / 1000} s after (at least ${SUCCESS_AFTER * 100} %): ${why}`).toBeGreaterThanOrEqual(SUCCESS_AFTER * after.length);
 }
 
-/** Readers in `regions` use their datacenter; 2 s later `fail` breaks part of it; they must be moved. Returns the one that failed. */
-async function failAndExpectMoved(cluster: Cluster, tag: string, fail: (dc: string) => void, what: (dc: string) => string, regions = READER_HOMES): Promise<string> {
-  const { readers, used } = await readersOf(cluster, tag, regions);
+/** Readers in eu-west and eu-central use their datacenter; 2 s later `fail` breaks part of it; they must be moved. */
+async function failAndExpectMoved(cluster: Cluster, tag: string, fail: (dc: string) => void, what: (dc: string) => string): Promise<void> {
+  const { readers, used } = await readersOf(cluster, tag);
   const checks = recordChecks(cluster, used);
   let failedAt = 0;
   const visits = await keepVisiting(cluster, readers, WATCH_MS, async () => {
@@ -75,8 +77,7 @@ async function failAndExpectMoved(cluster: Cluster, tag: string, fail: (dc: stri
     failedAt = cluster.clock.now();
     fail(used);
   });
-  await expectMovedAway(cluster, visits, failedAt, what(used), checks, regions);
-  return used;
+  await expectMovedAway(cluster, visits, failedAt, what(used), checks);
 }
 
 /** With `down` out, a newcomer in each of `regions` is sent to the nearest datacenter that is up. */
@@ -88,23 +89,30 @@ async function expectNextNearest(cluster: Cluster, down: string, regions: string
   const wrong = regions.flatMap((region, i) => {
     const best = nearest(region, AWS_REGION_RTT, up);
     const went = visits[i]!.datacenter;
-    return went === best ? [] : [`readers in ${region} were sent to ${went} (${went === 'none' ? 'no answer' : `${roundTrip(region, went)} ms round trip`}) while ${best} (${roundTrip(region, best)} ms) is up and nearer`];
+    if (went === best) return [];
+    if (went === down || went === 'none') return [`readers in ${region} were still sent to ${down}`];
+    return [`readers in ${region} were sent to ${went} (${roundTrip(region, went)} ms round trip) while ${best} (${roundTrip(region, best)} ms) is up and nearer`];
   });
-  expect(wrong, `${down} was out: ${wrong.join('; ')}. When a reader's nearest datacenter is out, send them to the nearest of those still up, by measured round trip: not the first one in the list, nor a backup fixed in advance`).toEqual([]);
+  expect(wrong, `${down} had been dark for ${DETECTED_WITHIN_MS / 1000} s: ${wrong.join('; ')}. When a reader's nearest datacenter is out, send them to the nearest of those still up, by measured round trip: not the first one in the list, nor a backup fixed in advance`).toEqual([]);
 }
 
-/** Readers whose nearest datacenter is us-west: when it fails, ap-sydney's next is ap-southeast (175 ms), not eu-west, the first one up in the list (310 ms). */
-const US_WEST_READERS = ['us-west', 'ap-sydney'];
-
-test(`a datacenter goes dark: its readers are served elsewhere within ${MOVED_WITHIN_MS / 1000} s, whenever within a check interval it fails, and each goes to the nearest one still up (3 seeds)`, async () => {
+test(`a datacenter goes dark: its readers are served elsewhere within ${MOVED_WITHIN_MS / 1000} s, whenever within a check interval it fails (3 seeds)`, async () => {
   for (const seed of [1, 2, 3]) {
-    // Seeds 1 and 2 fail eu-west; seed 3 fails us-west, with readers in every region watching.
-    const regions = seed === 3 ? US_WEST_READERS : READER_HOMES;
-    const cluster = multiDcCluster({ seed, readerRegions: seed === 3 ? READER_REGIONS : READER_HOMES });
+    const cluster = multiDcCluster({ seed, readerRegions: READER_HOMES });
     await cluster.sleep(WARM_UP_MS + Math.floor(seededRandom(seed)() * 1000));
-    const down = await failAndExpectMoved(cluster, `a${seed}`, (dc) => killDatacenter(cluster, dc), (dc) => `${dc} went dark (seed ${seed})`, regions);
-    if (seed === 3) await expectNextNearest(cluster, down, READER_REGIONS);
+    await failAndExpectMoved(cluster, `a${seed}`, (dc) => killDatacenter(cluster, dc), (dc) => `${dc} went dark (seed ${seed})`);
   }
+});
+
+test('when us-west goes dark, a new reader in every region is sent to the nearest datacenter still up', async () => {
+  // us-west's readers in ap-sydney have ap-southeast next (175 ms), not eu-west, the first one up in the list (310 ms).
+  const cluster = multiDcCluster({ readerRegions: READER_REGIONS });
+  await cluster.sleep(WARM_UP_MS);
+  const down = 'us-west';
+  killDatacenter(cluster, down);
+  // New readers have no answer cached: detection alone must be done well within the 10 s.
+  await cluster.sleep(DETECTED_WITHIN_MS);
+  await expectNextNearest(cluster, down, READER_REGIONS);
 });
 
 test(`every app server of a datacenter dies while its balancer stays up: its readers are served elsewhere within ${MOVED_WITHIN_MS / 1000} s`, async () => {
@@ -182,8 +190,8 @@ test('a flapping datacenter stays out until it passes several checks in a row, t
     : `${sentBack} were sent back to ${DOWN} after it had been taken out: one good check is not enough to trust it again; bring a datacenter back only after several good checks in a row (five at one a second)`;
   expect(ok, `${DOWN} flapped, down ${DOWN_FOR / 1000} s and up ${UP_FOR / 1000} s, ${FLAPS} times: only ${share(ok, after.length)} requests from its readers succeeded from ${MOVED_WITHIN_MS / 1000} s on (at least ${SUCCESS_AFTER * 100} %); ${why}`).toBeGreaterThanOrEqual(SUCCESS_AFTER * after.length);
   // Now it stays up: after enough good checks and a TTL, its readers come back to it.
-  await cluster.sleep(15_000);
+  await cluster.sleep(12_000);
   const steady = await keepVisiting(cluster, readers, 3000);
   const home = steady.filter((v) => v.datacenter === DOWN).length;
-  expect(home, `${DOWN} has been up for 15 s after it stopped flapping, yet only ${share(home, steady.length)} requests of its readers went back to it: a datacenter that passes its checks again must come back into the answers`).toBe(steady.length);
+  expect(home, `${DOWN} has been up for 12 s after it stopped flapping, yet only ${share(home, steady.length)} requests of its readers went back to it: a datacenter that passes its checks again must come back into the answers`).toBe(steady.length);
 });
