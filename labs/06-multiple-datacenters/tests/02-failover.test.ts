@@ -47,7 +47,7 @@ async function expectMovedAway(cluster: Cluster, visits: TimedVisit[], failedAt:
   const ok = after.filter((v) => v.status >= 200 && v.status < 300).length;
   if (ok >= SUCCESS_AFTER * after.length) return;
   const stuck = after.filter((v) => v.datacenter === down).length;
-  const fresh = await visit(cluster, trackDatacenters(cluster), cluster.client(`newcomer-${cluster.clock.now()}`, { region: READER_HOMES[0] }), '/boards/welcome');
+  const fresh = await visit(cluster, trackDatacenters(cluster), cluster.client(`newcomer-${Math.round(cluster.clock.now())}`, { region: READER_HOMES[0] }), '/boards/welcome');
   let why: string;
   if (fresh.datacenter === down) {
     if (checks.waiting() > 0) {
@@ -84,7 +84,7 @@ async function failAndExpectMoved(cluster: Cluster, tag: string, fail: (dc: stri
 async function expectNextNearest(cluster: Cluster, down: string, regions: string[]): Promise<void> {
   const where = trackDatacenters(cluster);
   const up = DATACENTERS.filter((dc) => dc !== down);
-  const at = cluster.clock.now();
+  const at = Math.round(cluster.clock.now());
   const visits = await cluster.run(() => Promise.all(regions.map((region) => visit(cluster, where, cluster.client(`newcomer-${at}-${region}`, { region }), '/boards/welcome'))));
   const wrong = regions.flatMap((region, i) => {
     const best = nearest(region, AWS_REGION_RTT, up);
