@@ -14,10 +14,16 @@ export function ceilingOf(model: ServerModel): number {
 }
 
 export interface QueueModel {
+  /** The server modelled. */
+  server: ServerModel;
   /** Steady-state latency at `rate` requests per second, in ms: its p90, its p99 and its mean. */
   at(rate: number): { p90: number; p99: number; mean: number };
+  /** Whether the steady-state p99 at `rate` is within `sloMs`: one simulation, where `knee` takes nine. */
+  holds(rate: number, sloMs: number): boolean;
   /** The highest rate whose steady-state p99 stays within `sloMs`, to 0.2 %. */
   knee(sloMs: number): number;
+  /** The share of measurements holding `rate` for `windowMs` that see their p99 within `sloMs`. */
+  windowsHold(rate: number, sloMs: number, windowMs: number): number;
   /**
    * The highest rate at which a measurement holding it for `windowMs` sees its p99 within `sloMs`
    * with at least `probability`: the model's arrivals cut into windows of that length, each window's
@@ -79,8 +85,9 @@ export function queueModel(model: ServerModel, seed: number, arrivals = 20_000):
     for (let i = 0; i < latencies.length; i++) if (latencies[i]! <= sloMs) within++;
     return within >= Math.ceil(0.99 * latencies.length);
   };
-  /** The share of windows of `size` arrivals at `rate` whose own p99 is within `sloMs`. */
-  const windowsHold = (rate: number, sloMs: number, size: number) => {
+  /** The share of windows of `windowMs` of arrivals at `rate` whose own p99 is within `sloMs`. */
+  const windowsHold = (rate: number, sloMs: number, windowMs: number) => {
+    const size = Math.max(10, Math.round((rate * windowMs) / 1000));
     simulate(rate);
     let held = 0;
     let windows = 0;
@@ -102,8 +109,11 @@ export function queueModel(model: ServerModel, seed: number, arrivals = 20_000):
     return low;
   };
   return {
+    server: model,
     at,
+    holds,
     knee: (sloMs) => highest((rate) => holds(rate, sloMs)),
-    windowKnee: (sloMs, windowMs, probability, within) => highest((rate) => windowsHold(rate, sloMs, Math.max(10, Math.round((rate * windowMs) / 1000))) >= probability, within),
+    windowsHold,
+    windowKnee: (sloMs, windowMs, probability, within) => highest((rate) => windowsHold(rate, sloMs, windowMs) >= probability, within),
   };
 }
