@@ -101,8 +101,8 @@ function honest(model: QueueModel, slo: number, found: number): boolean {
   return notTooHigh && notTooLow;
 }
 
-// Two servers whose knees sit at very different shares of their ceiling (cores / work): about 51 % and
-// 93 %. The bands of honest answers, as shares of the ceiling, are about 22 to 72 % and 78 to 103 %, so
+// Two servers whose knees sit at very different shares of their ceiling (cores / work): about 46 % and
+// 94 %. The bands of honest answers, as shares of the ceiling, are about 10 to 66 % and 81 to 103 %, so
 // no fixed share of the ceiling lands within both; only a measurement does. (A knee near half the
 // ceiling has a flat curve, where a 5-second p99 spreads answers widely; the other knee is steep.)
 const SERVERS: { name: string; server: ServerModel; slo: number; seed: number }[] = [
