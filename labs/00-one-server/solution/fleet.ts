@@ -16,8 +16,8 @@ export interface Fleet {
   count: number;
 }
 
-/** How long each trial holds its rate: 20 s, and at least 400 requests, so that its p99 is not one unlucky request. */
-const TRIAL_MS = 20_000;
+/** How long each trial holds its rate: 10 s, and at least 400 requests, so that its p99 is not one unlucky request. */
+const TRIAL_MS = 10_000;
 const TRIAL_REQUESTS = 400;
 
 /**

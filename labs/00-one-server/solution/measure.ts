@@ -28,21 +28,24 @@ export interface Slo {
   p99: number;
 }
 
-/** The staircase: rates from half the ceiling to all of it in steps of 5 %, each held long enough for its p99 to settle. */
-const LEVELS = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1];
-const STEP_MS = 5_000;
+/** How long each trial holds its rate: long enough for a p99 from a few hundred requests. */
+const TRIAL_MS = 5_000;
+/** Halvings of the range from 0 to the ceiling: five leave it 1/32 of the ceiling wide. */
+const ROUNDS = 5;
 
 /** The highest arrival rate, in requests per second, at which http://app/ keeps its p99 within the SLO. */
 export async function findKnee(cluster: Cluster, slo: Slo): Promise<number> {
   // A closed loop measures the ceiling (cores / work) well, and says nothing about latency below it.
-  const ceiling = (await cluster.load({ target: 'http://app/', concurrency: 50, requests: 300 })).throughput;
-  // Open loop: requests arrive at each rate, whatever the answers, as users do.
-  const steps = LEVELS.map((level, i) => ({ at: i * STEP_MS, rate: level * ceiling }));
-  const run = await runLoad(cluster, { rate: { steps }, duration: LEVELS.length * STEP_MS, interval: STEP_MS });
-  let knee = 0;
-  for (const slice of run.intervals) {
-    if (summarize({ intervals: [slice] }).p99 > slo.p99) break;
-    knee = slice.rate;
+  const ceiling = (await cluster.load({ target: 'http://app/', concurrency: 50, requests: 100 })).throughput;
+  // Open loop: requests arrive at each rate, whatever the answers, as users do. The knee is where the
+  // p99 crosses the SLO, somewhere between 0 and the ceiling: try the middle, keep the half it is in.
+  let holds = 0;
+  let breaks = ceiling;
+  for (let round = 0; round < ROUNDS; round++) {
+    const rate = (holds + breaks) / 2;
+    const run = await runLoad(cluster, { rate, duration: TRIAL_MS, interval: TRIAL_MS });
+    if (summarize(run).p99 <= slo.p99) holds = rate;
+    else breaks = rate;
   }
-  return knee;
+  return holds;
 }

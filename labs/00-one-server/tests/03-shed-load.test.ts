@@ -4,9 +4,9 @@ import { INVENTORY_WORKERS, setInventoryTime } from '../starter/cluster.ts';
 import { oneServerCluster } from './helpers.ts';
 
 /** The story of the run, in ms: healthy, inventory slow (2 s per request), healthy again. */
-const SLOW_AT = 6_000;
-const HEALTHY_AT = 16_000;
-const END = 22_000;
+const SLOW_AT = 4_000;
+const HEALTHY_AT = 12_000;
+const END = 16_000;
 const RATE = 50;
 /** Clients give up after 3 s; a refusal must come within 50 ms, so they can retry or go elsewhere at once. */
 const PATIENCE_MS = 3_000;
