@@ -29,7 +29,7 @@ export interface RecordingLimits {
   run: number;
 }
 
-export const RECORDING_LIMITS: RecordingLimits = { head: 300, tail: 1200, clusters: 3, run: 15_000 };
+export const RECORDING_LIMITS: RecordingLimits = { head: 200, tail: 800, clusters: 3, run: 10_000 };
 
 /** Kinds of event a replay shows; the others (sent, cache, queue, replication) are not recorded. */
 const RECORDED = new Set(['request', 'answered', 'failed', 'kv', 'query', 'node', 'promotion', 'log']);
