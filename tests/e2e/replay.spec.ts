@@ -35,6 +35,7 @@ test('Clones starter: the failed round-robin test replays with the requests its 
   // Nothing of the replay view loaded with the run.
   expect(scripts.some((s) => /replay-view/.test(s))).toBe(false);
 
+  // From the first "What happened" to the end of the test.
   const longest = await watchLongTasks(page);
   const replay = await openReplay(page, root, 'round-robin', FIRST_TEST);
   expect(scripts.some((s) => /replay-view/.test(s))).toBe(true);
@@ -68,9 +69,12 @@ test('Clones starter: the failed round-robin test replays with the requests its 
   await replay.getByTestId('replay-prev-evidence').click();
   await expect(replay.locator('[data-testid="replay-list"] li[aria-current]')).toHaveAttribute('data-evidence', '0');
 
-  // Axe with the replay open.
+  expect(await longest(), 'no main-thread task over 200 ms while the replay opened and was scrubbed').toBeLessThanOrEqual(200);
+
+  // Axe with the replay open (axe itself runs long tasks in the page: not counted).
   const axe = await new AxeBuilder({ page }).include('[data-testid="replay"]').analyze();
   expect(axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help}`)).toEqual([]);
+  const longestAfterAxe = await watchLongTasks(page);
 
   // Save the replay, close it, and open the file again.
   const download = page.waitForEvent('download');
@@ -96,7 +100,7 @@ test('Clones starter: the failed round-robin test replays with the requests its 
   await expect(root.getByTestId('lab-error')).toContainText('This replay is damaged and cannot be shown');
   await expect(root.getByTestId('replay')).toBeVisible();
 
-  expect(await longest(), 'no main-thread task over 200 ms while the replay opened and was used').toBeLessThanOrEqual(200);
+  expect(await longestAfterAxe(), 'no main-thread task over 200 ms while the replay was saved and opened again').toBeLessThanOrEqual(200);
 });
 
 test('keyboard only: open a replay, move through it with the arrow keys, jump to the evidence, close it', async ({ page }) => {
