@@ -7,11 +7,13 @@
 import type { LabBundle } from '../../../../labs/harness/bundle.ts';
 import { h } from '../dom.ts';
 import { ClusterPicture } from '../picture/cluster-picture.ts';
-import '../picture/picture.css';
 import { readReplayFile, replayFileName, replayFileText, REPLAY_FORMAT, REPLAY_VERSION, type ReplayFile } from './replay-file.ts';
 import { GEOMETRY, SequenceDiagram } from './sequence-diagram.ts';
 import { frameAt, lifelines, rowsOf, rowText, timeText, type Row } from './timeline.ts';
-import './replay.css';
+// As text, put in the page when the view first opens: a CSS module imported here would be
+// inlined into every page of the site by the build.
+import pictureCss from '../picture/picture.css?inline';
+import replayCss from './replay.css?inline';
 
 /** How long each row shows while the replay plays by itself. */
 const PLAY_STEP_MS = 500;
@@ -32,6 +34,12 @@ export function replayFile(bundle: LabBundle, step: { id: string; title: string 
   return { format: REPLAY_FORMAT, version: REPLAY_VERSION, lab: bundle.name, step, message, replay };
 }
 
+function addStyles(): void {
+  if (document.getElementById('scale-lab-replay-css')) return;
+  // The picture's rules may already be in the page (the playground's stylesheet): the same rules twice change nothing.
+  document.head.append(h('style', { id: 'scale-lab-replay-css' }, pictureCss, replayCss));
+}
+
 const reducedMotion = () => globalThis.matchMedia?.('(prefers-reduced-motion: reduce)').matches === true;
 
 export class ReplayView {
@@ -44,6 +52,7 @@ export class ReplayView {
 
   constructor(options: ReplayViewOptions) {
     this.#o = options;
+    addStyles();
     const { file } = options;
     const { replay } = file;
     const labels = replay.evidence.map((e) => e.label);
