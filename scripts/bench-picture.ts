@@ -4,7 +4,7 @@
  * run streams frames (traffic, then a kill), in Chromium (goal 50 ms; the e2e fails over 200 ms).
  */
 import { gzipSync } from 'node:zlib';
-import type { Browser, Page, Response } from '@playwright/test';
+import type { Browser, Locator, Page, Response } from '@playwright/test';
 import { openLabOnWorker, watchLongTasks } from '../tests/support/lab-page.ts';
 
 /**
@@ -45,13 +45,19 @@ export interface PictureBench {
   streamedMs: number;
 }
 
-export async function benchPicture(browser: Browser, siteUrl: string, streamMs = 8000): Promise<PictureBench> {
+/** A fresh page with the Clones lab opened on the Worker, everything it loads loaded. */
+async function openClones(browser: Browser, siteUrl: string): Promise<{ page: Page; root: Locator }> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(`${siteUrl}chapters/01-clones/?runtime=worker`);
+  const root = page.locator('[data-testid="lab"][data-lab="01-clones"]');
+  await openLabOnWorker(root);
+  await page.waitForLoadState('networkidle');
+  return { page, root };
+}
+
+export async function benchPicture(browser: Browser, siteUrl: string, streamMs = 8000): Promise<PictureBench> {
+  const { page, root } = await openClones(browser, siteUrl);
   try {
-    await page.goto(`${siteUrl}chapters/01-clones/?runtime=worker`);
-    const root = page.locator('[data-testid="lab"][data-lab="01-clones"]');
-    await openLabOnWorker(root);
-    await page.waitForLoadState('networkidle');
     const files = await downloaded(page, async () => {
       await root.getByTestId('playground-open').click();
       await root.getByTestId('playground-start').click();
@@ -67,6 +73,39 @@ export async function benchPicture(browser: Browser, siteUrl: string, streamMs =
     await page.waitForTimeout(streamMs / 2);
     const longestTask = await longest();
     return { bytes: Object.values(files).reduce((a, b) => a + b, 0), files, longestTask, streamedMs: streamMs };
+  } finally {
+    await page.close();
+  }
+}
+
+export interface ReplayBench {
+  /** Gzipped bytes loaded by the first "What happened" (the replay view, its diagram and the picture). */
+  bytes: number;
+  files: Record<string, number>;
+  /** Longest main-thread task from the click until the replay is drawn and scrubbed end to end, in ms. */
+  longestTask: number;
+  /** Rows of the replay that was opened (the Clones starter's round-robin failure). */
+  rows: number;
+}
+
+/** What "What happened" costs: its bytes, loaded on first use, and the longest task while it opens and is scrubbed. */
+export async function benchReplay(browser: Browser, siteUrl: string): Promise<ReplayBench> {
+  const { page, root } = await openClones(browser, siteUrl);
+  try {
+    await root.getByTestId('lab-run').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="lab-replay-open"]').length > 0 && !document.querySelector('[data-testid="lab-step"][data-status="running"]'), null, { timeout: 60_000 });
+    await page.waitForLoadState('networkidle');
+    const longest = await watchLongTasks(page);
+    const files = await downloaded(page, async () => {
+      await root.getByTestId('lab-replay-open').first().click();
+      await root.getByTestId('replay-slider').waitFor();
+      await page.waitForLoadState('networkidle');
+    });
+    const slider = root.getByTestId('replay-slider');
+    const rows = Number(await slider.getAttribute('max')) + 1;
+    for (let i = 0; i < rows; i += Math.max(1, Math.floor(rows / 20))) await slider.fill(String(i));
+    const longestTask = await longest();
+    return { bytes: Object.values(files).reduce((a, b) => a + b, 0), files, longestTask, rows };
   } finally {
     await page.close();
   }

@@ -19,11 +19,19 @@ export const GRADED_TEST_API = [
 
 export type GradedTestApi = (typeof GRADED_TEST_API)[number];
 
+/*
+ * From the kit, besides building clusters, a graded test names its evidence for the replay of a
+ * failure: `evidence(label, events)` (labs/kit/evidence.ts) marks the events an assertion counts or
+ * checks, so that "What happened" can show them. It changes no verdict. Call it before the `expect`
+ * it explains: an `expect` that fails ends the test.
+ */
+
 /** Matchers and calls that would pass in one substrate and not another. */
 const FORBIDDEN_USES: { pattern: RegExp; why: string }[] = [
   { pattern: /\bvi\s*\./, why: 'vi (fake timers, mocks, spies) is not part of the graded API' },
   { pattern: /\.toMatch(Inline)?Snapshot\b|\.toThrowErrorMatching(Inline)?Snapshot\b/, why: 'snapshots are not part of the graded API' },
   { pattern: /\bimport\.meta\.(glob|env)\b/, why: 'import.meta.glob/env exist only under Vite' },
+  { pattern: /\bwatchClusters\b/, why: 'watchClusters belongs to the runner that records replays; name evidence with evidence(label, events)' },
 ];
 
 /** Problems with one graded test file's use of the test API; empty when it keeps to GRADED_TEST_API. */

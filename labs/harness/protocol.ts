@@ -15,9 +15,13 @@ export const FILE_PREFIX = '@@scale-lab-file ';
  */
 export const CHANNEL_ENV = 'SCALE_LAB_CHANNEL';
 
-/** The line of one test file's outcome. */
+/**
+ * The line of one test file's outcome. Without the failed tests' replays: they can reach a megabyte,
+ * too much for one line of a terminal, and the page shows replays of the Worker's runs only.
+ */
 export function outcomeLine(outcome: FileOutcome, token: string): string {
-  return `${FILE_PREFIX}${token ? `${token} ` : ''}${JSON.stringify(outcome)}`;
+  const { replays: _replays, ...verdict } = outcome;
+  return `${FILE_PREFIX}${token ? `${token} ` : ''}${JSON.stringify(verdict)}`;
 }
 
 /**

@@ -23,6 +23,8 @@ export interface StepResult {
   tests: TestOutcome[];
   /** A failure of the whole step: its file could not load, or the run was stopped. */
   error?: string;
+  /** What happened in each failed test, when the host recorded it (the browser does; `npm run lab` does not). */
+  replays?: TestReplay[];
 }
 
 export interface LabResult {
@@ -37,6 +39,51 @@ export interface FileOutcome {
   tests: TestOutcome[];
   /** An error outside any test: the file or a module it imports failed to load. */
   error?: string;
+  /** Recordings of the failed tests, when the run recorded them. */
+  replays?: TestReplay[];
+}
+
+/** One message or mark on a replay's timeline, at `at` ms of the cluster's clock. */
+export type ReplayEntry =
+  /** An HTTP call from `from` to `to`, sent at `at`, answered (`status`) or failed (`failure`) at `end`. */
+  | { kind: 'call'; at: number; end: number; from: string; to: string; what: string; status?: number; failure?: string; evidence?: number[] }
+  /** A key-value command or an SQL statement sent to a store or a database. */
+  | { kind: 'op'; at: number; from: string; to: string; what: string; evidence?: number[] }
+  /** A node changed state: killed, failing, slow, hung, restarted, up, or promoted. */
+  | { kind: 'state'; at: number; node: string; state: string }
+  /** A `ctx.log` line (and errors the cluster logged for a node). */
+  | { kind: 'log'; at: number; node: string; text: string };
+
+/** Where a recording was cut to stay bounded: what was left out between two kept parts. */
+export interface ReplayCut {
+  /** Index in `entries` of the first entry after the cut. */
+  at: number;
+  /** Entries left out, and the span of cluster time they covered. */
+  dropped: number;
+  from: number;
+  to: number;
+  /** What the left-out entries were, most frequent first (e.g. "client → lb GET /", 840). */
+  summary: { what: string; count: number }[];
+}
+
+/** One cluster of a failed test, as it was recorded. */
+export interface ClusterReplay {
+  seed: number;
+  nodes: { name: string; kind: string; role?: string; region?: string }[];
+  clients: { name: string; region?: string }[];
+  entries: ReplayEntry[];
+  cut?: ReplayCut;
+}
+
+/** What happened in one failed test: its clusters' messages and logs, and what its assertions counted. */
+export interface TestReplay {
+  /** The test's full name, as in TestOutcome. */
+  test: string;
+  clusters: ClusterReplay[];
+  /** What each `evidence(label, …)` call named; entries carry the indexes of the labels they match. */
+  evidence: { label: string; matched: number }[];
+  /** Why there is nothing to show (the run recorded too much, or the test made no cluster). */
+  omitted?: string;
 }
 
 // eslint-disable-next-line no-control-regex
@@ -59,7 +106,7 @@ export function stepResults(lab: string, steps: readonly { id: string; test: str
       const tests = outcome.tests.map((t) => ({ name: t.name, passed: t.passed, ...(t.message === undefined ? {} : { message: normalizeMessage(t.message) }) }));
       const error = outcome.error === undefined ? undefined : normalizeMessage(outcome.error);
       const passed = error === undefined && tests.length > 0 && tests.every((t) => t.passed);
-      return { id: step.id, passed, tests, ...(error === undefined ? {} : { error }) };
+      return { id: step.id, passed, tests, ...(error === undefined ? {} : { error }), ...(outcome.replays?.length ? { replays: outcome.replays } : {}) };
     }),
   };
 }

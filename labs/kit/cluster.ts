@@ -27,6 +27,7 @@ import { generateLoad, type LoadOptions, type LoadReport, type LoadSender } from
 import { Client, type ClientOptions } from './clients.ts';
 import { HttpCache, edgeFactory, type CacheOutcome, type EdgeOptions } from './components/http-cache.ts';
 import { deriveSeed, seededRandom } from './random.ts';
+import { announceCluster } from './evidence.ts';
 
 export interface ClusterOptions {
   /** Seed of every random number in the cluster (default 1): the same seed replays the same run. */
@@ -88,6 +89,7 @@ export class Cluster {
       topic: (from, name, limits) => topicClient(this.#env, from, name, limits),
       log: (node, message) => this.log(node, message),
     };
+    announceCluster(this);
   }
 
   // ---- building the cluster ------------------------------------------------------------------

@@ -37,6 +37,8 @@ export { CookieJar } from './cookies.ts';
 export { seededRandom, deriveSeed } from './random.ts';
 export { getCookie, hostOf, retarget } from './http.ts';
 export { Observation } from './observation.ts';
+export { evidence, watchClusters } from './evidence.ts';
+export type { ClusterWatcher, EvidenceMatch, WatchedCluster } from './evidence.ts';
 export type { Topology } from './observation.ts';
 export { assertNoWallClock, findWallClockUses } from './learner-guard.ts';
 export type { GuardViolation } from './learner-guard.ts';

@@ -1,4 +1,5 @@
 import { expect, test } from 'vitest';
+import { evidence } from '@scale-lab/kit';
 import { APP_SERVERS, clonesCluster, countServed, sendSequential } from './helpers.ts';
 
 /** What is wrong with a split of 300 requests, in the reader's terms; empty when each server got 100. */
@@ -22,6 +23,7 @@ test('300 requests through the balancer give each app server 100', async () => {
   const statuses = await sendSequential(cluster, 300);
   const failed = statuses.filter((s) => s !== 200).length;
   expect(failed, `${failed} of 300 requests did not get a 200 answer`).toBe(0);
+  evidence('the requests the balancer passed on, and which server got each', served.events);
   const counts = new Map(APP_SERVERS.map((s) => [s, served.of(s)]));
   const problem = splitProblem(counts);
   for (const server of APP_SERVERS) expect(served.of(server), problem).toBe(100);
@@ -34,5 +36,6 @@ test('the rotation is strict: consecutive requests go to different servers', asy
     if (e.type === 'request' && e.from === 'lb' && e.path === '/') order.push(e.node);
   });
   await sendSequential(cluster, 6);
+  evidence('the 6 requests in a row, and which server answered each', (e) => e.type === 'request' && e.from === 'lb' && e.path === '/');
   expect(order.join(' '), 'the servers that answered 6 requests in a row, in order; round robin visits each server once per turn').toMatch(/^(app-\d) (?!\1)(app-\d) (?!\1|\2)(app-\d) \1 \2 \3$/);
 });

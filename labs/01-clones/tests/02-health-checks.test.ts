@@ -1,5 +1,6 @@
 import { expect, test } from 'vitest';
-import { clonesCluster, countChecks, countOrders, countServed, failOneCheck, flapOnEveryCheck, placeOrders, sendSequential, sendTimed } from './helpers.ts';
+import { evidence } from '@scale-lab/kit';
+import { clonesCluster, countChecks, countOrders, countServed, failedFromOutside, failOneCheck, flapOnEveryCheck, placeOrders, sendSequential, sendTimed } from './helpers.ts';
 
 /** The promise of this step: a broken server is out of the rotation within 3 s, and back within 3 s of healing. */
 const DETECTION_MS = 3000;
@@ -12,6 +13,7 @@ test('no request fails when a server dies: it is retried on another server', asy
   cluster.kill('app-1');
   const statuses = await sendSequential(cluster, 30);
   const failed = statuses.filter((s) => s !== 200).length;
+  evidence('requests that got no 200 answer', failedFromOutside);
   expect(failed, `${failed} of 30 requests failed right after app-1 went down, before any health check could notice; retry a request that fails on another server`).toBe(0);
   cluster.kill('app-2');
   const onlyOne = await sendSequential(cluster, 10);
@@ -25,6 +27,7 @@ test('a server that starts failing between two health checks costs no request', 
   cluster.fail('app-2', 500);
   const statuses = await sendSequential(cluster, 30);
   const failed = statuses.filter((s) => s !== 200).length;
+  evidence('requests that got no 200 answer', failedFromOutside);
   expect(failed, `${failed} of 30 GET requests got an error in the moments after app-2 started answering 500, before a health check could notice: a GET that gets a 5xx is safe to repeat, so retry it on another server`).toBe(0);
 });
 
@@ -36,7 +39,9 @@ test(`a failing server (HTTP 500) leaves the rotation within ${DETECTION_MS / 10
   await cluster.sleep(DETECTION_MS);
   served.reset();
   const statuses = await sendSequential(cluster, 30);
+  evidence('requests that got no 200 answer', failedFromOutside);
   expect(statuses.filter((s) => s !== 200).length, 'requests failed while app-2 was answering 500; retry them on another server').toBe(0);
+  evidence('the 30 requests the balancer passed on while app-2 failed', served.events);
   expect(served.of('app-2'), `app-2 has answered every request with 500 for ${DETECTION_MS / 1000} s, yet it still received ${served.of('app-2')} of 30 requests; health checks on /health should take it out of the rotation`).toBe(0);
 
   cluster.recover('app-2');
@@ -44,6 +49,7 @@ test(`a failing server (HTTP 500) leaves the rotation within ${DETECTION_MS / 10
   await cluster.sleep(DETECTION_MS);
   served.reset();
   await sendSequential(cluster, 30);
+  evidence('the 30 requests after app-2 healed, and where the balancer sent them', served.events);
   expect(
     served.of('app-2'),
     checks.passed() >= THRESHOLD
@@ -64,6 +70,7 @@ test(`a killed server that comes back rejoins the rotation within ${DETECTION_MS
   await cluster.sleep(DETECTION_MS);
   served.reset();
   await sendSequential(cluster, 30);
+  evidence('the 30 requests after app-3 restarted, and where the balancer sent them', served.events);
   expect(
     served.of('app-3'),
     checks.passed() >= THRESHOLD
@@ -94,6 +101,7 @@ test(`a server leaves after ${THRESHOLD} failed checks in a row, not after one`,
   const served = countServed(cluster);
   await sendSequential(cluster, 3);
   const blip = await failOneCheck(cluster, 'app-2');
+  evidence('the health checks the balancer sent to app-2', (e) => e.type === 'request' && e.from === 'lb' && e.node === 'app-2' && e.path === '/health');
   expect(blip, 'the balancer sent no GET /health to app-2 for 3 s; check every server every second').toBe(true);
   served.reset();
   await sendSequential(cluster, 30);
@@ -122,6 +130,7 @@ test('a POST that timed out is not sent again: the slow server may have placed t
   cluster.slow('app-2', 5000);
   await placeOrders(cluster, 6);
   await cluster.sleep(6000);
+  evidence('every POST /orders a server received', (e) => e.type === 'request' && e.method === 'POST' && e.path === '/orders');
   expect(orders.receivedBy('app-2'), 'no POST /orders reached app-2, so this test could not see what the balancer does after a timeout; spread POSTs like every other request').toBeGreaterThan(0);
   const atSlow = orders.receivedBy('app-2');
   expect(orders.placed(), `${orders.placed()} orders were placed for 6 POST /orders: app-2 placed the ${atSlow === 1 ? 'one' : atSlow} it received, answered too late for the balancer, and the balancer sent ${atSlow === 1 ? 'it' : 'them'} to another server too. After a timeout, retry only idempotent requests (GET, PUT, DELETE); answer a POST with an error instead`).toBe(6);
@@ -132,6 +141,7 @@ test('a POST answered with a 5xx is passed on, not sent to another server', asyn
   const orders = countOrders(cluster);
   cluster.fail('app-2', 503);
   await placeOrders(cluster, 6);
+  evidence('every POST /orders a server received', (e) => e.type === 'request' && e.method === 'POST' && e.path === '/orders');
   expect(orders.receivedBy('app-2'), 'no POST /orders reached app-2, so this test could not see what the balancer does after a 5xx; spread POSTs like every other request').toBeGreaterThan(0);
   expect(orders.received(), `6 POST /orders reached the servers ${orders.received()} times: app-2 answered 503 and the balancer sent the same POST again. A server can fail after it applied a POST, so pass a 5xx answer to a POST on to the client`).toBe(6);
 });

@@ -1,6 +1,6 @@
 // Shared by the graded tests of this lab: a fresh cluster per test, and counters that ignore health checks.
 import { onTestFailed } from 'vitest';
-import type { Cluster } from '@scale-lab/kit';
+import type { Cluster, ClusterEvent } from '@scale-lab/kit';
 import { APP_SERVERS, createClonesCluster } from '../starter/cluster.ts';
 
 export { APP_SERVERS };
@@ -14,16 +14,21 @@ export function clonesCluster(): Cluster {
   return cluster;
 }
 
-/** Counts the requests each app server receives from the balancer from now on, health checks left out. */
-export function countServed(cluster: Cluster): { of(server: string): number; reset(): void } {
+/** Counts the requests each app server receives from the balancer from now on, health checks left out; `events` are those counted, for evidence. */
+export function countServed(cluster: Cluster): { of(server: string): number; reset(): void; events: ClusterEvent[] } {
   const served = new Map<string, number>();
+  const events: ClusterEvent[] = [];
   cluster.metrics.on((event) => {
     if (event.type === 'request' && event.from === 'lb' && event.path !== '/health') {
       served.set(event.node, (served.get(event.node) ?? 0) + 1);
+      events.push(event);
     }
   });
-  return { of: (server) => served.get(server) ?? 0, reset: () => served.clear() };
+  return { of: (server) => served.get(server) ?? 0, reset: () => { served.clear(); events.length = 0; }, events };
 }
+
+/** Requests from outside that got no 200 answer: what a test counts as failed. */
+export const failedFromOutside = (event: ClusterEvent): boolean => (event.type === 'answered' && event.from === 'client' && event.status !== 200 && event.status !== 201) || (event.type === 'failed' && event.from === 'client');
 
 /** Sends `n` GET / requests through the balancer, one after another; returns the statuses (0 = no answer). */
 export async function sendSequential(cluster: Cluster, n: number): Promise<number[]> {

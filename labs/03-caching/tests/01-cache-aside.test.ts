@@ -1,5 +1,6 @@
 import { expect, test } from 'vitest';
-import { PRODUCT_IDS, cachingCluster, get, productInDb, sameProduct, show, type Product } from './helpers.ts';
+import { evidence } from '@scale-lab/kit';
+import { PRODUCT_IDS, cachingCluster, get, isQuery, productInDb, queriesFromNow, sameProduct, show, type Product } from './helpers.ts';
 
 test('1,000 reads of 10 products cost at most 10 queries, and every answer is right', async () => {
   const cluster = await cachingCluster();
@@ -16,6 +17,7 @@ test('1,000 reads of 10 products cost at most 10 queries, and every answer is ri
   }
   expect(wrong, `${wrong} of 1,000 answers were wrong, e.g. ${example}`).toBe(0);
   const queries = cluster.metrics.node('db').queries;
+  evidence('the database queries the 1,000 reads cost', isQuery);
   expect(queries, `1,000 reads of 10 products cost ${queries} database queries; with cache-aside, each product is read from the database once and then from ctx.kv, so at most 10`).toBeLessThanOrEqual(10);
 });
 
@@ -24,11 +26,13 @@ test('the cache lives in the key-value store: it survives a restart of app, and 
   for (const id of PRODUCT_IDS) await get(cluster, `/products/${id}`);
   cluster.restart('app');
   cluster.metrics.reset();
+  const afterRestart = queriesFromNow(cluster);
   for (const id of PRODUCT_IDS) {
     const answer = await get<Product>(cluster, `/products/${id}`);
     expect(sameProduct(answer.body, productInDb(cluster, id)), `after a restart, GET /products/${id} answered ${show(answer)}`).toBe(true);
   }
   const { queries, kvReads } = cluster.metrics.node('app');
+  evidence('the database queries after app restarted', afterRestart);
   expect(queries, `after app restarted, reading the 10 products again cost ${queries} queries (and ${kvReads} key-value reads): keep cached values in ctx.kv, where they survive a restart and every clone sees them`).toBe(0);
 
   cluster.store('kv').flushAll();

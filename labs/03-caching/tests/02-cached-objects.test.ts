@@ -1,5 +1,6 @@
 import { expect, test } from 'vitest';
-import { PRODUCT_IDS, cachingCluster, get, pageInDb, show, type ProductPage } from './helpers.ts';
+import { evidence } from '@scale-lab/kit';
+import { PRODUCT_IDS, cachingCluster, get, pageInDb, queriesFromNow, show, type ProductPage } from './helpers.ts';
 
 test('a warm product page costs one key-value read and no query', async () => {
   const cluster = await cachingCluster();
@@ -8,9 +9,11 @@ test('a warm product page costs one key-value read and no query', async () => {
   expect(cold.body, `the first GET /products/3/page answered ${show(cold)}; it should hold the product, its reviews and its stock`).toEqual(expected);
 
   cluster.metrics.reset();
+  const warmQueries = queriesFromNow(cluster);
   const warm = await get<ProductPage>(cluster, '/products/3/page');
   expect(warm.body, `the second GET /products/3/page answered ${show(warm)}, not the page the database holds`).toEqual(expected);
   const { queries, kvReads } = cluster.metrics.node('app');
+  evidence('the database queries of the warm page', warmQueries);
   expect(queries, `a warm page (GET /products/3/page a second time) still cost ${queries} queries: cache the page in ctx.kv, as you cached products in step 1`).toBe(0);
   expect(
     kvReads,
@@ -27,11 +30,13 @@ test('every product has its own cached page, and each one is right', async () =>
     expect(cold.body, `the first GET /products/${id}/page answered ${show(cold)}, not the page the database holds`).toEqual(pageInDb(cluster, id));
   }
   cluster.metrics.reset();
+  const warmQueries = queriesFromNow(cluster);
   for (const id of PRODUCT_IDS) {
     const warm = await get<ProductPage>(cluster, `/products/${id}/page`);
     expect(warm.body, `warm, GET /products/${id}/page answered ${show(warm)}, not the page of product ${id}: does each product have its own key, e.g. page:${id}?`).toEqual(pageInDb(cluster, id));
   }
   const { queries, kvReads } = cluster.metrics.node('app');
+  evidence('the database queries of the 10 warm pages', warmQueries);
   expect(queries, `the 10 warm pages still cost ${queries} queries: cache each assembled page in ctx.kv`).toBe(0);
   expect(kvReads, `the 10 warm pages cost ${kvReads} key-value reads: cache the assembled page as one object, so that each warm page is a single read`).toBe(10);
 });

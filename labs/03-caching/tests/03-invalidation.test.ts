@@ -1,5 +1,6 @@
 import { expect, test } from 'vitest';
-import { cachingCluster, get, getAt, productInDb, put, show, type Product, type ProductPage } from './helpers.ts';
+import { evidence } from '@scale-lab/kit';
+import { cachingCluster, get, getAt, productInDb, put, queriesFromNow, show, type Product, type ProductPage } from './helpers.ts';
 
 test('after PUT /products/4, both endpoints show the new price, and reads are cached again', async () => {
   const cluster = await cachingCluster();
@@ -19,9 +20,11 @@ test('after PUT /products/4, both endpoints show the new price, and reads are ca
   expect(page.body?.product?.priceCents, `GET /products/4/page returned the old price after PUT: delete the cached keys when the product changes, the page's as well as the product's (it answered ${show(page)}; the new price is ${price})`).toBe(price);
 
   cluster.metrics.reset();
+  const again = queriesFromNow(cluster);
   await get(cluster, '/products/4');
   await get(cluster, '/products/4/page');
   const { queries } = cluster.metrics.node('app');
+  evidence('the database queries of the second reads', again);
   expect(queries, `after the update, reading /products/4 and its page a second time still cost ${queries} queries: step 3 builds on the cache of step 1, so the first read after a change fills the cache again and the next ones hit it`).toBe(0);
 });
 
@@ -37,9 +40,11 @@ test('renaming one product leaves the others cached', async () => {
   expect(page.body?.product?.name, `GET /products/4/page answered ${show(page)} after a PUT that renamed the product: delete the cached keys when the product changes, the page's as well as the product's`).toBe('Waterproof Hiking Jacket, 2nd edition');
 
   cluster.metrics.reset();
+  const other = queriesFromNow(cluster);
   await get(cluster, '/products/5');
   await get(cluster, '/products/5/page');
   const { queries, kvReads } = cluster.metrics.node('app');
+  evidence('the database queries of reading product 5 and its page', other);
   expect(
     queries,
     kvReads === 0

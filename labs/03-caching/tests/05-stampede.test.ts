@@ -1,5 +1,6 @@
 import { expect, test } from 'vitest';
-import { PRODUCT_IDS, cachingCluster, get, getAll, pageInDb, productInDb, sameProduct, show, type Product, type ProductPage } from './helpers.ts';
+import { evidence } from '@scale-lab/kit';
+import { PRODUCT_IDS, cachingCluster, get, getAll, isQuery, pageInDb, productInDb, sameProduct, show, type Product, type ProductPage } from './helpers.ts';
 
 test('100 concurrent requests for one product on a cold cache cost 1 query', async () => {
   const cluster = await cachingCluster();
@@ -8,6 +9,7 @@ test('100 concurrent requests for one product on a cold cache cost 1 query', asy
   const wrong = answers.filter((a) => a.status !== 200 || !sameProduct(a.body, expected));
   expect(wrong.length, `${wrong.length} of 100 concurrent GET /products/7 got a wrong answer, e.g. ${wrong[0] ? show(wrong[0]) : ''}; every request that waits on a shared load must get its result`).toBe(0);
   const { queries } = cluster.metrics.node('db');
+  evidence('the database queries of the 100 concurrent misses', isQuery);
   expect(queries, `100 concurrent misses cost ${queries} queries: let concurrent misses on one key share one load (single-flight)`).toBe(1);
   const { kvOps } = cluster.metrics.node('app');
   expect(kvOps, `100 concurrent misses on one clone sent ${kvOps} commands to the key-value store: the requests that wait should wait on the load in progress inside the clone (a Map from key to its promise), not each poll the store`).toBeLessThanOrEqual(10);
@@ -25,6 +27,7 @@ test('50 concurrent requests for one page on a cold cache cost its 3 queries onc
     expect(answer.body, `answer ${i + 1} of 50 concurrent GET /products/8/page was ${show(answer)}, not the page the database holds; every request that waits on a shared load must get its result`).toEqual(expected);
   });
   const { queries } = cluster.metrics.node('db');
+  evidence('the database queries of the 50 concurrent misses', isQuery);
   expect(queries, `50 concurrent misses on one page cost ${queries} queries, where building it once takes 3: let concurrent misses on one key share one load (single-flight)`).toBe(3);
 });
 
@@ -37,6 +40,7 @@ test('concurrent requests for different products each get their own product', as
     expect(sameProduct(answer.body, productInDb(cluster, id)), `concurrent GET /products/${id} answered ${show(answer)}: share a load only between requests for the same key`).toBe(true);
   });
   const { queries } = cluster.metrics.node('db');
+  evidence('the database queries of the 100 concurrent requests', isQuery);
   expect(queries, `100 concurrent requests for 10 products cost ${queries} queries; one load per key makes 10: let concurrent misses on one key share one load (single-flight)`).toBe(10);
 });
 

@@ -1,5 +1,6 @@
 import { expect, test } from 'vitest';
-import { APP_CLONES, cachingCluster, getAt, pageInDb, show, type Answer, type ProductPage } from './helpers.ts';
+import { evidence } from '@scale-lab/kit';
+import { APP_CLONES, cachingCluster, getAt, isQuery, pageInDb, show, type Answer, type ProductPage } from './helpers.ts';
 
 /** How long a reader may wait for a page whose rebuilder died: the lock's expiry and one rebuild. */
 const RECOVERY_MS = 10_000;
@@ -12,6 +13,7 @@ test('a cold page asked for on three clones at once is built once', async () => 
   const wrong = answers.map((answer, i) => ({ answer, clone: asks[i]! })).filter(({ answer }) => JSON.stringify(answer.body) !== JSON.stringify(expected));
   expect(wrong.length, `${wrong.length} of 60 concurrent GET /products/6/page got a wrong answer, e.g. ${wrong[0]?.clone} answered ${wrong[0] ? show(wrong[0].answer) : ''}: a request that finds the lock taken should wait for the winner's value and answer with it`).toBe(0);
   const { queries } = cluster.metrics.node('db');
+  evidence('the database queries of the 60 concurrent misses', isQuery);
   expect(queries, `60 concurrent misses on page 6, spread over app, app-2 and app-3, cost ${queries} queries (building the page once takes 3): single-flight coalesces only inside one clone; take a lock in the shared store, e.g. ctx.kv.set(\`lock:\${key}\`, token, { nx: true, px: 5000 }), so that one clone builds and the others wait for its value`).toBe(3);
 });
 
@@ -72,6 +74,7 @@ async function lockTakenOver(cluster: Awaited<ReturnType<typeof cachingCluster>>
 test("a clone whose lock expired during a slow build does not release the next holder's lock", async () => {
   const cluster = await cachingCluster();
   const { lock, held } = await lockTakenOver(cluster, 'first query');
+  evidence("app-2's key-value commands while it built page 6", (e) => e.type === 'kv' && e.from === 'app-2');
   expect(lock, 'app-2 built page 6 without setting any key first: take a lock in the shared store before building').toBeDefined();
   expect(held, `app-2's lock ${lock} expired while it built page 6 and app-3 took it; when app-2 finished, it deleted app-3's lock, so a third clone could start a third build: put a token of your own in the lock (e.g. from ctx.random()) and release only if the lock still holds it`).toBe('kept');
 });
@@ -79,6 +82,7 @@ test("a clone whose lock expired during a slow build does not release the next h
 test('the lock is released in one atomic step, compare and delete', async () => {
   const cluster = await cachingCluster();
   const { lock, takenOver, held } = await lockTakenOver(cluster, 'lock read');
+  evidence("app-2's key-value commands while it built page 6", (e) => e.type === 'kv' && e.from === 'app-2');
   expect(lock, 'app-2 built page 6 without setting any key first: take a lock in the shared store before building').toBeDefined();
   // A release that never reads the lock (delIfEquals) gives this race no moment to happen.
   if (!takenOver) return;

@@ -1,7 +1,7 @@
 // Shared by the graded tests of this lab: a fresh cluster per test, requests with their JSON answers,
 // and the answers the database says are right.
 import { onTestFailed } from 'vitest';
-import type { Cluster } from '@scale-lab/kit';
+import type { Cluster, ClusterEvent } from '@scale-lab/kit';
 import { APP_CLONES, createCachingCluster } from '../starter/cluster.ts';
 
 export { APP_CLONES };
@@ -17,6 +17,18 @@ export interface ProductPage {
   reviews: { stars: number; body: string }[];
   stock: number;
 }
+
+/** Database queries sent from now on, as their events: what an assertion about queries counts, for evidence. */
+export function queriesFromNow(cluster: Cluster): ClusterEvent[] {
+  const sent: ClusterEvent[] = [];
+  cluster.metrics.on((event) => {
+    if (event.type === 'query') sent.push(event);
+  });
+  return sent;
+}
+
+/** Every database query: the evidence of a test that counts them all. */
+export const isQuery = (event: ClusterEvent): boolean => event.type === 'query';
 
 /** The ids of the ten products in the database. */
 export const PRODUCT_IDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];

@@ -9,10 +9,11 @@
  * in plain Node and in WebContainer. One run at a time per realm (the test runner's state is global).
  */
 import { startTests, type File, type Task, type Test } from '@vitest/runner';
-import type { FileOutcome, OutputLine, TestOutcome } from '../results.ts';
+import type { FileOutcome, OutputLine, TestOutcome, TestReplay } from '../results.ts';
 import { failureText } from './failure-text.ts';
 import { ModuleLoader, type ConsoleLike } from './loader.ts';
 import { clip, OutputLimiter, type OutputLimits } from './output-limit.ts';
+import { Recorder, type RecordingLimits } from './recorder.ts';
 import { GradedTestRunner, vitestModule } from './vitest-shim.ts';
 
 export type { FileOutcome, TestOutcome } from '../results.ts';
@@ -42,6 +43,13 @@ export interface GradedRunInput {
    */
   onOutput?: (lines: OutputLine[]) => void;
   outputLimits?: Partial<OutputLimits>;
+  /**
+   * Records each test's messages and logs and attaches the failed tests' replays to their file's
+   * outcome (default true), bounded by `recordingLimits`. On in every host, so that the cluster's
+   * events are built alike everywhere; a host that has no use for replays ignores them.
+   */
+  record?: boolean;
+  recordingLimits?: Partial<RecordingLimits>;
 }
 
 /** Vitest's full name of a test: its suites' names and its own, joined with " > ". */
@@ -118,20 +126,32 @@ export async function runGraded(input: GradedRunInput): Promise<FileOutcome[]> {
     const console: ConsoleLike = output ? captureConsole(output) : globalThis.console;
     const sources = { kit: input.kitCode, files: input.files, editable: input.editable };
     const outcomes: FileOutcome[] = [];
+    const recorder = input.record === false ? undefined : new Recorder(input.recordingLimits);
+    const configureKit = recorder
+      ? (kit: any) => {
+          input.configureKit?.(kit);
+          recorder.attach(kit);
+        }
+      : input.configureKit;
     for (const path of input.testFiles) {
       const code = input.tests[path];
       let outcome: FileOutcome;
       if (code === undefined) {
         outcome = { file: path, tests: [], error: `${path} is not in the lab's bundled tests: rebuild the lab assets.` };
       } else {
-        const loader = new ModuleLoader(sources, vitest, console, input.configureKit);
-        const runner = new GradedTestRunner(
-          () => loader.runTest(path, code),
-          input.onTestDone && ((test) => input.onTestDone!(path, testOutcome(test))),
-        );
+        const loader = new ModuleLoader(sources, vitest, console, configureKit);
+        const replays: TestReplay[] = [];
+        const onTestDone = (test: Test) => {
+          const verdict = testOutcome(test);
+          const replay = recorder?.finish(test, verdict.name, verdict.passed);
+          if (replay) replays.push(replay);
+          input.onTestDone?.(path, verdict);
+        };
+        const runner = new GradedTestRunner(() => loader.runTest(path, code), recorder || input.onTestDone ? onTestDone : undefined);
         // An absolute path, so that the runner's path handling never looks for a working directory.
         const [file] = await startTests([`/${path}`], runner);
         outcome = fileOutcome(path, file!);
+        if (replays.length) outcome.replays = replays;
       }
       // The file's output goes out before its verdict, so hosts show them in order.
       output?.flush();

@@ -35,6 +35,8 @@ export interface LabViewOptions {
   assetsBase?: string;
 }
 
+type ReplayFileOf = import('./replay/replay-file.ts').ReplayFile;
+
 const RUNTIME_LABEL = { worker: 'Runs in this browser tab (Worker)', webcontainer: 'Runs on Node in your browser (WebContainer)' } as const;
 
 /** Finds `file.ts:12` in a message, for files of this lab. */
@@ -82,6 +84,9 @@ export class LabView {
   /** Kept for the live picture of the reader's cluster: empty and hidden until something draws in it. */
   readonly clusterRegion: HTMLElement;
   readonly #clusterButton: HTMLButtonElement;
+  /** "What happened" in a failed test: empty and hidden until a replay is opened. */
+  readonly #replayPanel: HTMLElement;
+  #closeReplay: (() => void) | undefined;
 
   constructor(options: LabViewOptions) {
     this.#o = options;
@@ -102,6 +107,7 @@ export class LabView {
       h('button', { type: 'button', 'data-testid': 'lab-reveal', onclick: () => this.revealSolution() }, 'Reveal solution'),
       h('button', { type: 'button', 'data-testid': 'lab-reset', onclick: () => this.reset() }, 'Reset'),
       ...this.#fileButtons(),
+      ...this.#replayOpener(),
       this.#clusterButton,
       this.#runtimeLabel,
     );
@@ -123,6 +129,7 @@ export class LabView {
       '.',
     );
     this.#diffPanel = h('div', { class: 'lab-diff', hidden: true });
+    this.#replayPanel = h('div', { class: 'lab-replay', 'data-testid': 'lab-replay', hidden: true });
     this.#output = h('pre', { class: 'lab-output', 'data-testid': 'lab-output', role: 'log', 'aria-label': 'Console output', tabindex: '0' });
     this.#console = new ConsoleView(this.#output);
 
@@ -159,7 +166,7 @@ export class LabView {
       h('div', { class: 'lab-side-run' }, h('h4', {}, 'Console'), this.#output, this.clusterRegion),
     );
     columns.append(
-      h('div', { class: 'lab-code', id: codeId }, this.#tabs, this.#editorHost, tabHint, this.#diffPanel, this.#preview),
+      h('div', { class: 'lab-code', id: codeId }, this.#tabs, this.#editorHost, tabHint, this.#diffPanel, this.#replayPanel, this.#preview),
       createSplitter({ container: columns, variable: '--lab-code-width', orientation: 'vertical', label: 'Resize the editor and the steps', controls: codeId, limits: LAB_LAYOUT_LIMITS.codeWidth, value: sizes.codeWidth, onChange: (codeWidth) => options.layout?.update({ codeWidth }) }),
       side,
     );
@@ -382,11 +389,50 @@ export class LabView {
     this.#setStatus(result.id, result.passed ? 'passed' : 'failed');
     step.details.replaceChildren();
     const problems = [...(result.error ? [{ name: 'The tests of this step could not run', message: result.error }] : []), ...result.tests.filter((t) => !t.passed).map((t) => ({ name: t.name, message: t.message ?? 'failed' }))];
+    const title = this.#o.bundle.lab.steps.find((s) => s.id === result.id)?.title ?? result.id;
     for (const problem of problems) {
       const links = fileLines(problem.message, this.#o.bundle.lab.editable).map(({ file, line }) =>
         h('button', { type: 'button', class: 'lab-small lab-goto', onclick: () => this.#editor.reveal(file, line) }, `Go to ${file}:${line}`),
       );
-      step.details.append(h('div', { class: 'lab-failure' }, h('p', { class: 'lab-failure-name' }, problem.name), h('pre', { class: 'lab-failure-message' }, problem.message), ...links));
+      const replay = result.replays?.find((r) => r.test === problem.name);
+      const replayButton = replay
+        ? h('button', { type: 'button', class: 'lab-small', 'data-testid': 'lab-replay-open', onclick: (e: Event) => void this.#showReplay(e.currentTarget as HTMLButtonElement, (m) => m.replayFile(this.#o.bundle, { id: result.id, title }, problem.message, replay)) }, 'What happened')
+        : null;
+      step.details.append(h('div', { class: 'lab-failure' }, h('p', { class: 'lab-failure-name' }, problem.name), h('pre', { class: 'lab-failure-message' }, problem.message), ...links, replayButton));
+    }
+  }
+
+  /** "Open a replay": a replay saved earlier (by this reader or someone they help), read from a file. */
+  #replayOpener(): HTMLElement[] {
+    const picker = h('input', { type: 'file', accept: '.json,application/json', hidden: true, 'data-testid': 'lab-replay-input', 'aria-label': 'Replay file to open' });
+    const button = h('button', { type: 'button', 'data-testid': 'lab-replay-file', onclick: () => picker.click() }, 'Open a replay');
+    picker.addEventListener('change', () => {
+      const [chosen] = picker.files ?? [];
+      picker.value = '';
+      if (chosen) void this.#showReplay(button, (m) => m.readReplayFile(chosen, this.#o.bundle.name));
+    });
+    return [button, picker];
+  }
+
+  /**
+   * Shows a replay in the code column; the view and its picture load on first use (a dynamic
+   * import). Closing it brings focus back to `from`.
+   */
+  async #showReplay(from: HTMLButtonElement, file: (m: typeof import('./replay/replay-view.ts')) => ReplayFileOf | Promise<ReplayFileOf>): Promise<void> {
+    from.disabled = true;
+    try {
+      const m = await import('./replay/replay-view.ts');
+      const opened = await file(m);
+      this.#closeReplay?.();
+      const view = new m.ReplayView({ host: this.#replayPanel, bundle: this.#o.bundle, file: opened, onClose: () => { this.#closeReplay = undefined; from.focus(); } });
+      this.#closeReplay = () => view.close();
+      this.#error.hidden = true;
+      this.#replayPanel.scrollIntoView({ block: 'start' });
+      view.focus();
+    } catch (err) {
+      this.#showError(err instanceof Error ? err.message : String(err));
+    } finally {
+      from.disabled = false;
     }
   }
 
