@@ -26,8 +26,8 @@ function withBalancer(change: (text: string) => string): Record<string, string> 
 const inHandler = (code: string) => (t: string) => t.replace('return async (req) => {', `return async (req) => {\n    ${code}`);
 
 /** Opens the runtime test page and records every main-thread task longer than 50 ms from now on. */
-async function openPage(page: Page): Promise<void> {
-  await page.goto('e2e/worker-runtime/');
+async function openPage(page: Page, query = ''): Promise<void> {
+  await page.goto(`e2e/worker-runtime/${query}`);
   await page.waitForFunction(() => '__runLab' in window, undefined, { timeout: 15_000 });
   await page.evaluate(() => {
     const w = window as unknown as { __longTasks: number[] };
@@ -213,15 +213,18 @@ async function overDevTools(page: Page, browser: Browser) {
  * message of whichever comes first. In every case the tab lives and answers throughout.
  */
 const hoarders = [
-  // A copy of 1e7 doubles is 80 MB on V8's heap, made at memory speed: over 1 GB/s on a quiet machine.
-  { how: 'allocates over 1 GB/s and yields to the clock', code: 'const block = new Array(1e7).fill(1.5); const hoard = []; for (;;) { hoard.push(block.slice()); await ctx.sleep(0); }', ends: 'memory' },
-  { how: 'allocates over 1 GB/s and never yields', code: 'const block = new Array(1e7).fill(1.5); const hoard = []; for (;;) hoard.push(block.slice());', ends: 'either' },
+  // A copy of 1e7 doubles is 80 MB on V8's heap, made at memory speed: over 1 GB/s on a quiet machine
+  // (a few hundred MB/s while six test runs share two cores).
+  { how: 'copies 80 MB blocks as fast as it can and yields to the clock', code: 'const block = new Array(1e7).fill(1.5); const hoard = []; for (;;) { hoard.push(block.slice()); await ctx.sleep(0); }', ends: 'memory' },
+  { how: 'copies 80 MB blocks as fast as it can and never yields', code: 'const block = new Array(1e7).fill(1.5); const hoard = []; for (;;) hoard.push(block.slice());', ends: 'either' },
 ] as const;
 
 for (const { how, code, ends } of hoarders) {
   test(`code that ${how} ends the run within seconds${ends === 'memory' ? ' with the memory message' : ''}; the tab lives and answers throughout, and the next run works`, async ({ page, browser }) => {
     test.setTimeout(120_000);
-    await openPage(page);
+    // A run limit of a minute: on a busy machine (CI, shared cores) copying 4 GB can take longer than
+    // the lab's 15 s, and this test is about memory.
+    await openPage(page, '?runLimitMs=60000');
     const { ask, crashed, targets, close } = await overDevTools(page, browser);
     // The runtime's frame is up: an out-of-process frame of its own.
     await expect.poll(() => [...targets.values()]).toContain('iframe');
@@ -231,7 +234,7 @@ for (const { how, code, ends } of hoarders) {
     // The page answers throughout: a probe every 100 ms comes back in time, until the run has ended.
     let slowest = 0;
     let reply: RunReply | undefined;
-    while (!reply && Date.now() - started < 60_000) {
+    while (!reply && Date.now() - started < 70_000) {
       const before = Date.now();
       reply = await ask<RunReply | undefined>('new Promise((resolve) => setTimeout(() => resolve(window.__reply), 100))');
       slowest = Math.max(slowest, Date.now() - before);
@@ -245,7 +248,7 @@ for (const { how, code, ends } of hoarders) {
     // A crash the runtime reported is one the browser saw (its event may come a moment later).
     if (reply?.ok === false && reply.error.reason === 'crash') await expect.poll(() => crashed).toEqual(['iframe']);
     else expect(crashed).toEqual([]);
-    expect(reply!.ms).toBeLessThan(20_000);
+    expect(reply!.ms).toBeLessThan(60_000);
     expect(slowest).toBeLessThan(1000);
     expect(await ask<number>('Math.max(0, ...__longTasks)')).toBeLessThan(200);
     // The next run works (in a fresh frame after a crash).
