@@ -8,7 +8,9 @@
  *  - the cost of observing a run (cluster.observe) on the kit's workload;
  *  - the playground: the bytes opening it adds, and the longest main-thread task while it streams;
  *  - Run → results with the Worker runtime, cold and warm, on Clones, and every lab's whole graded run
- *    of its solution in the Worker (goal ≤ 2 s).
+ *    of its solution in the Worker (goal ≤ 2 s);
+ *  - Lighthouse (mobile) on every chapter, the Team page and the Progress page: the four category
+ *    scores, CLS and LCP (bench-lighthouse.ts).
  * Byte budgets are also enforced by the e2e tests; times are printed, not enforced.
  */
 import { execFileSync } from 'node:child_process';
@@ -22,6 +24,7 @@ import { applySolution, measureLabOpening, openLabOnWorker } from '../tests/supp
 import { benchObservation } from '../labs/kit/bench-observation.ts';
 import { allLabs } from './lab-runner/catalog.ts';
 import { benchPicture } from './bench-picture.ts';
+import { benchLighthouse, lighthouseLine } from './bench-lighthouse.ts';
 
 const rows: [string, string, string][] = [];
 const row = (what: string, value: string, budget = '') => {
@@ -123,6 +126,19 @@ try {
   await bare.close();
   await browser.close();
 }
+
+// Last, in a Chromium of its own, one page after another; the audits that cost a page points are listed.
+console.log('Lighthouse (mobile) on every chapter, the Team page and the Progress page…');
+t = performance.now();
+try {
+  for (const r of await benchLighthouse()) {
+    row(`Lighthouse ${r.version}, ${r.page}: performance / accessibility / best practices / SEO`, lighthouseLine(r), 'goal 100 each, CLS 0');
+    for (const f of r.failing) console.log(`    loses points on ${f}`);
+  }
+} catch (error) {
+  row('Lighthouse', `did not finish: ${error instanceof Error ? error.message : String(error)}`);
+}
+console.log(`  (Lighthouse took ${((performance.now() - t) / 1000).toFixed(1)} s)`);
 
 const date = new Date().toISOString().slice(0, 10);
 console.log(`\nScale Lab benchmark, ${date} (${process.platform}, Node ${process.versions.node})\n`);

@@ -40,6 +40,13 @@ export const labSchema = z
     summary: z.string().min(1),
     /** Files the reader edits, in tab order; every other starter file is provided and read-only. */
     editable: z.array(relativeFile).min(1),
+    /**
+     * For a lab added to a chapter that had none, which readers may already have finished by reading
+     * it and passing its quiz: the day the lab was published, "YYYY-MM-DD" (UTC). Such a reader is
+     * told, on the chapter and the Progress page, that the lab is why the chapter shows as in progress
+     * again. Leave it out for a lab its chapter was published with.
+     */
+    added: z.iso.date('a date written as YYYY-MM-DD, like "2026-11-26"').optional(),
     /** The steps, in order; each builds on the previous ones, and all stay graded. */
     steps: z.array(labStepSchema).min(1),
     /** How to build the lab's cluster, for `npm run lab -- <topic> --serve` and the live preview. */
@@ -62,6 +69,9 @@ export const labSchema = z
     lab.steps.forEach((step, i) => {
       if (tests.has(step.test)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'test'], message: `two steps share the test file "${step.test}"` });
       tests.add(step.test);
+    });
+    lab.steps.forEach((step, i) => {
+      if (lab.added && step.added && step.added < lab.added) ctx.addIssue({ code: 'custom', path: ['steps', i, 'added'], message: `a step cannot be added (${step.added}) before its lab (${lab.added})` });
     });
     if (new Set(lab.editable).size !== lab.editable.length) ctx.addIssue({ code: 'custom', path: ['editable'], message: 'a file is listed twice' });
   });

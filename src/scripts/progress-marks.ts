@@ -3,7 +3,7 @@
  * screen readers), the "read" record of a chapter (the reader reached the end of the lesson, or
  * pressed "Mark as read"), and the notice when stored progress could not be read and was set aside.
  */
-import { isNews, summarize } from '../storage/progress.ts';
+import { isLabNews, isNews, summarize } from '../storage/progress.ts';
 import { BASE, CHANGED, changed, courseInfo, progressStore } from '../components/quiz/client.ts';
 
 const info = courseInfo();
@@ -31,6 +31,11 @@ function render(): void {
   }
   // A lab the reader had finished that gained a step: say which step, and since when.
   for (const note of document.querySelectorAll<HTMLElement>('[data-added-step]')) note.hidden = !isNews(JSON.parse(note.dataset.addedStep!), progress.chapters[note.dataset.chapter!]?.steps);
+  // A chapter the reader had finished that gained a whole lab: say so, and since when.
+  for (const note of document.querySelectorAll<HTMLElement>('[data-added-lab]')) {
+    const chapter = info.chapters.find((c) => c.id === note.dataset.addedLab);
+    note.hidden = !chapter || !isLabNews(chapter, progress.chapters[chapter.id], info.pass);
+  }
   for (const button of document.querySelectorAll<HTMLButtonElement>('[data-mark-read]')) {
     const read = progress.chapters[button.dataset.markRead!]?.read;
     button.hidden = false;

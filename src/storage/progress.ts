@@ -43,8 +43,20 @@ export interface ChapterInfo {
   steps: string[];
   /** The number of quiz questions; 0 for a chapter without a quiz. */
   questions: number;
-  /** The lab's steps added after it first shipped (lab.json `added`), if any. */
+  /** The lab's steps added after it first shipped (a step's `added` in lab.json), if any. */
   added?: AddedStep[];
+  /** When the lab came to a chapter that had none (lab.json's own `added`), if it did. */
+  labAdded?: AddedLab;
+}
+
+/** A lab added to a chapter readers may already have finished by reading it and passing its quiz. */
+export interface AddedLab {
+  /** The day it was published, "YYYY-MM-DD" (UTC). */
+  on: string;
+  /** The end of its day (ms since the epoch): a reader who had read the chapter and passed its quiz by then had finished it. */
+  end: number;
+  /** The steps it shipped with; steps added since carry a notice of their own. */
+  steps: string[];
 }
 
 /** A lab step added after the lab first shipped. */
@@ -162,9 +174,24 @@ export const isNews = (step: AddedStep, passed: Record<string, number> = {}): bo
 /** The added steps of a chapter that are news to this reader. */
 export const addedAfterFinishing = (info: ChapterInfo, progress: ChapterProgress | undefined): AddedStep[] => (info.added ?? []).filter((s) => isNews(s, progress?.steps));
 
-/** What the chapter and the Progress page say about such a step. */
-export const addedStepMessage = (step: AddedStep): string =>
-  `Step ${step.number} “${step.title}” was added on ${step.on}, after you had finished this lab: the chapter shows as in progress until you pass it.`;
+/** A lab added to a chapter on the day `on`, from its steps (each with its `added` day, if any). */
+export function addedLab(on: string, steps: readonly { id: string; added?: string }[]): AddedLab {
+  return { on, end: Date.parse(on) + DAY_MS, steps: steps.filter((s) => !s.added || s.added <= on).map((s) => s.id) };
+}
+
+/**
+ * Whether the chapter's lab explains why a chapter the reader had finished is unfinished again: the
+ * reader had read it and passed its quiz (the best result reached) by the end of the lab's day, and
+ * has not yet passed every step the lab shipped with. A reader who had not finished the chapter sees
+ * nothing new. Small: it runs on every page.
+ */
+export function isLabNews(info: ChapterInfo, progress: ChapterProgress | undefined, pass: number): boolean {
+  const lab = info.labAdded;
+  if (!lab || progress?.read === undefined || progress.read >= lab.end) return false;
+  const quiz = progress.quiz;
+  if (info.questions > 0 && !(quiz && quiz.score / quiz.total >= pass && quiz.at < lab.end)) return false;
+  return lab.steps.some((id) => progress.steps?.[id] === undefined);
+}
 
 /** Whether `a` is a better quiz result than `b`: a higher share of right answers, or as high and earlier. */
 export function betterQuiz(a: QuizBest, b: QuizBest | undefined): boolean {

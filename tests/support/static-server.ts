@@ -6,6 +6,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
+import { createGzip } from 'node:zlib';
 import { headersFor, parseHeadersFile } from '../../src/hosting/headers.ts';
 
 const TYPES: Record<string, string> = {
@@ -36,7 +37,11 @@ export interface StaticServerOptions {
    * as a slow network does. The browser may paint the first part on its own.
    */
   pauseHtml?: { before: string; ms: number };
+  /** Gzip text, scripts and WebAssembly for a client that accepts it, as every real host does. */
+  gzip?: boolean;
 }
+
+const COMPRESSIBLE = /^(text\/|application\/(json|xml|wasm)|image\/svg)/;
 
 export async function serveStatic(dir: string, options: StaticServerOptions = {}): Promise<StaticServer> {
   const base = options.base ?? '/';
@@ -57,7 +62,13 @@ export async function serveStatic(dir: string, options: StaticServerOptions = {}
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', ...headersFor(rules, pathname) });
+    const type = TYPES[extname(file)] ?? 'application/octet-stream';
+    if (options.gzip && COMPRESSIBLE.test(type) && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+      res.writeHead(200, { 'content-type': type, 'content-encoding': 'gzip', vary: 'Accept-Encoding', ...headersFor(rules, pathname) });
+      createReadStream(file).pipe(createGzip()).pipe(res);
+      return;
+    }
+    res.writeHead(200, { 'content-type': type, ...headersFor(rules, pathname) });
     const pause = options.pauseHtml;
     const html = pause && extname(file) === '.html' ? readFileSync(file, 'utf8') : undefined;
     const cut = html?.indexOf(pause!.before) ?? -1;

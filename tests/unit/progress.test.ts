@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { addedAfterFinishing, addedStep, addedStepMessage, migrate, PROGRESS_FORMAT, ProgressStore, progressKey, summarize, type ChapterInfo } from '../../src/storage/progress.ts';
-import { labStepSchema } from '../../labs/harness/lab-schema.ts';
+import { addedLabMessage, addedStepMessage } from '../../src/storage/progress-messages.ts';
+import { addedAfterFinishing, addedLab, addedStep, isLabNews, migrate, PROGRESS_FORMAT, ProgressStore, progressKey, summarize, type ChapterInfo } from '../../src/storage/progress.ts';
+import { labSchema, labStepSchema } from '../../labs/harness/lab-schema.ts';
 import { MemoryStorage } from '../support/memory-storage.ts';
 
 
@@ -154,5 +155,50 @@ describe('a finished lab that gained a step', () => {
     expect(labStepSchema.parse({ ...step, added: '2026-11-26' }).added).toBe('2026-11-26');
     expect(labStepSchema.safeParse({ ...step, added: '26/11/2026' }).success).toBe(false);
     expect(labStepSchema.safeParse({ ...step, added: '2026-02-30' }).success).toBe(false);
+  });
+});
+
+describe('a finished chapter that gained a lab', () => {
+  const at = (day: string, time = '12:00') => Date.parse(`${day}T${time}:00Z`);
+  const steps = [{ id: 'enqueue' }, { id: 'retry' }, { id: 'dead-letters', added: '2026-12-10' }];
+  const chapter: ChapterInfo = { id: '04-asynchronism', title: 'Asynchronism', steps: steps.map((s) => s.id), questions: 5, labAdded: addedLab('2026-11-26', steps) };
+  const finished = (day: string, time?: string) => ({ read: at('2026-11-01'), quiz: { score: 4, total: 5, at: at(day, time) } });
+
+  test('the lab knows its day, the end of it and the steps it shipped with', () => {
+    expect(chapter.labAdded).toEqual({ on: '2026-11-26', end: Date.parse('2026-11-27T00:00:00Z'), steps: ['enqueue', 'retry'] });
+  });
+
+  test('tells a reader who had read the chapter and passed its quiz by the end of its day', () => {
+    expect(isLabNews(chapter, finished('2026-11-20'), 0.8)).toBe(true);
+    expect(isLabNews(chapter, finished('2026-11-26', '23:59'), 0.8)).toBe(true);
+    expect(isLabNews(chapter, { ...finished('2026-11-20'), steps: { enqueue: at('2026-11-28') } }, 0.8)).toBe(true);
+    expect(summarize(chapter, finished('2026-11-20'), 0.8).state).toBe('in-progress');
+    expect(addedLabMessage(chapter)).toBe('New since you finished this chapter: a lab with 3 steps, added on 2026-11-26. The chapter shows as in progress until you pass them.');
+    expect(addedLabMessage({ ...chapter, steps: ['enqueue'] })).toBe('New since you finished this chapter: a lab with 1 step, added on 2026-11-26. The chapter shows as in progress until you pass it.');
+    // A chapter without a quiz is finished by reading alone.
+    expect(isLabNews({ ...chapter, questions: 0 }, { read: at('2026-11-20') }, 0.8)).toBe(true);
+  });
+
+  test('says nothing to a reader who had not finished the chapter before the lab came', () => {
+    expect(isLabNews(chapter, undefined, 0.8)).toBe(false);
+    expect(isLabNews(chapter, { read: at('2026-11-20') }, 0.8)).toBe(false);
+    expect(isLabNews(chapter, { quiz: finished('2026-11-20').quiz }, 0.8)).toBe(false);
+    expect(isLabNews(chapter, { ...finished('2026-11-20'), quiz: { score: 3, total: 5, at: at('2026-11-20') } }, 0.8)).toBe(false);
+    expect(isLabNews(chapter, finished('2026-11-27'), 0.8)).toBe(false);
+    expect(isLabNews(chapter, { ...finished('2026-11-20'), read: at('2026-11-27') }, 0.8)).toBe(false);
+    expect(isLabNews({ ...chapter, labAdded: undefined }, finished('2026-11-20'), 0.8)).toBe(false);
+  });
+
+  test('once the steps it shipped with have passed, a later step speaks for itself', () => {
+    expect(isLabNews(chapter, { ...finished('2026-11-20'), steps: { enqueue: at('2026-11-28'), retry: at('2026-11-28') } }, 0.8)).toBe(false);
+  });
+
+  test('lab.json takes an added date for the lab, YYYY-MM-DD, no later than its steps\' own', () => {
+    const step = { id: 'a', title: 'A', task: 't', test: 'tests/a.test.ts', hints: ['h'] };
+    const lab = { title: 'L', chapter: '04-asynchronism', summary: 's', editable: ['app.ts'], steps: [step], cluster: { file: 'cluster.ts', export: 'c', entry: 'lb' } };
+    expect(labSchema.parse({ ...lab, added: '2026-11-26' }).added).toBe('2026-11-26');
+    expect(labSchema.safeParse({ ...lab, added: '2026-11-31' }).success).toBe(false);
+    expect(labSchema.safeParse({ ...lab, added: '2026-11-26', steps: [{ ...step, added: '2026-11-26' }] }).success).toBe(true);
+    expect(labSchema.safeParse({ ...lab, added: '2026-11-26', steps: [{ ...step, added: '2026-11-25' }] }).success).toBe(false);
   });
 });

@@ -55,7 +55,7 @@ interface ShardMap {
 /** The key in kv of the shard map every clone reads; unset, the directory is on databases.shards. */
 const SHARD_MAP_KEY = 'users:shard-map';
 /** How long a request that read the shard map may still act on it: requests finish well within this. */
-const MAP_SETTLE_MS = 1000;
+const MAP_SETTLE_MS = 200;
 
 /**
  * Connections each app server may hold on the primary at once: three servers × 4 = 12 of its 16,

@@ -13,7 +13,7 @@ test('plain reads (profiles, top balances) are spread over the replicas; the pri
   for (const user of USERS.slice(1)) await loggedIn(cluster, user);
   await cluster.sleep(1000);
   const reads = recordReads(cluster);
-  const total = 300;
+  const total = 90;
   for (let i = 0; i < total; i++) {
     const res = i % 3 === 2 ? await send(visitor, 'GET', '/top') : await send(visitor, 'GET', `/accounts/${USERS[i % USERS.length]}`);
     expect(res.status, `GET request ${i + 1} answered ${res.status}: ${JSON.stringify(res.body)}`).toBe(200);
@@ -69,6 +69,8 @@ test('a balance check before a debit reads the primary: a withdrawal right after
 /** A request that got no answer within this long is stuck: a client would have given up. */
 const PATIENCE_MS = 5_000;
 const BURST = 60;
+/** The burst comes from this many users, each sending a tenth of it; then each sends one transfer, one at a time. */
+const BURST_USERS = 6;
 
 /** `answer`, or undefined if it takes longer than the clients' patience. */
 function withinPatience(cluster: Cluster, answer: Promise<Answer>): Promise<Answer | undefined> {
@@ -77,7 +79,7 @@ function withinPatience(cluster: Cluster, answer: Promise<Answer>): Promise<Answ
 
 test(`${BURST} requests at once, a third of them refused, stay within the primary's ${MAX_CONNECTIONS} connections, and the service keeps answering`, async () => {
   const cluster = await databasesCluster();
-  const users = Array.from({ length: 12 }, (_, i) => `user-${i + 1}`);
+  const users = Array.from({ length: BURST_USERS }, (_, i) => `user-${i + 1}`);
   const clients: Client[] = [];
   for (const user of users) clients.push(await loggedIn(cluster, user));
   for (const client of clients) expect((await send(client, 'POST', '/deposit', { amount: 100 })).status, 'POST /deposit failed').toBe(200);
@@ -102,9 +104,9 @@ test(`${BURST} requests at once, a third of them refused, stay within the primar
     expect.fail(`${failed.length} of ${BURST} requests sent at once got the wrong answer (${first.kind.what} answered ${first.answer!.status} ${JSON.stringify(first.answer!.body)}, expected ${first.kind.status})${refusedByDb > 0 ? `, and ${DATABASES.primary} refused ${refusedByDb} connections: it takes ${MAX_CONNECTIONS} at once, and three app servers sending every statement straight to it open more than that. Give each app server a pool of connections to the primary (4 each leaves room for the monitor and db-admin), where statements and transactions wait their turn` : ''}`);
   }
   const later: (Answer | undefined)[] = [];
-  for (let i = 0; i < 12; i++) later.push(await cluster.run(() => withinPatience(cluster, send(clients[i]!, 'POST', '/transfer', { to: users[(i + 1) % users.length], amount: 1 }))));
+  for (let i = 0; i < BURST_USERS; i++) later.push(await cluster.run(() => withinPatience(cluster, send(clients[i]!, 'POST', '/transfer', { to: users[(i + 1) % users.length], amount: 1 }))));
   const lost = stuck.length + later.filter((a) => a === undefined).length;
-  expect(lost, `${stuck.length} of ${BURST} requests sent at once, and then ${later.filter((a) => a === undefined).length} of 12 transfers sent one by one, got no answer within ${PATIENCE_MS / 1000} s: their app server waited for a connection that never came back. A connection taken for a transfer that was refused (404, 409, thrown inside the transaction) was never returned to the pool; give it back in a finally block, however the work ends`).toBe(0);
+  expect(lost, `${stuck.length} of ${BURST} requests sent at once, and then ${later.filter((a) => a === undefined).length} of ${BURST_USERS} transfers sent one by one, got no answer within ${PATIENCE_MS / 1000} s: their app server waited for a connection that never came back. A connection taken for a transfer that was refused (404, 409, thrown inside the transaction) was never returned to the pool; give it back in a finally block, however the work ends`).toBe(0);
   const wrong = later.filter((a) => a !== undefined && a.status !== 200);
-  expect(wrong.length, `after the burst, ${wrong.length} of 12 transfers of 1 failed (${wrong.map((a) => a!.status).join(', ')})`).toBe(0);
+  expect(wrong.length, `after the burst, ${wrong.length} of ${BURST_USERS} transfers of 1 failed (${wrong.map((a) => a!.status).join(', ')})`).toBe(0);
 });

@@ -6,7 +6,7 @@ import { APP_SERVERS, DATABASES, databasesCluster, loggedIn, send } from './help
 const RESUME_WITHIN_MS = 10_000;
 /** A pause of the primary this long is not a death: it must cause no failover. */
 const SHORT_PAUSE_MS = 2000;
-const DEPOSIT_EVERY_MS = 500;
+const DEPOSIT_EVERY_MS = 1000;
 const [NEAR, FAR] = DATABASES.replicas as [string, string];
 
 /** A cluster where one replica must acknowledge each commit, and ada, logged in. */
@@ -15,7 +15,7 @@ async function semiSyncCluster(): Promise<{ cluster: Cluster; ada: Client }> {
   return { cluster, ada: await loggedIn(cluster, 'ada') };
 }
 
-/** ada deposits 1 every 500 ms for `ms`; returns how many were acknowledged and when the first and last succeeded. */
+/** ada deposits 1 every second for `ms`; returns how many were acknowledged and when the first and last succeeded. */
 async function deposit(cluster: Cluster, ada: Client, ms: number): Promise<{ acknowledged: number; firstOk?: number }> {
   let acknowledged = 0;
   let firstOk: number | undefined;
@@ -86,7 +86,7 @@ test(`a ${SHORT_PAUSE_MS / 1000}-second pause of the primary causes no failover`
   cluster.recover(DATABASES.primary);
   const { acknowledged } = await deposit(cluster, ada, 6000);
   expect(promoted, `db stopped answering for ${SHORT_PAUSE_MS / 1000} s (a long garbage-collection pause, a busy disk) and the monitor promoted ${promoted.join(', ')}: failing over on the first missed check turns every hiccup into a failover; wait for several checks in a row to fail`).toEqual([]);
-  expect(acknowledged, 'after db recovered from its pause, deposits still failed').toBeGreaterThanOrEqual(10);
+  expect(acknowledged, `after db recovered from its pause, only ${acknowledged} of 6 deposits in 6 s were acknowledged`).toBeGreaterThanOrEqual(5);
 });
 
 test('the old primary, revived after a failover, takes no writes', async () => {
@@ -104,5 +104,5 @@ test('the old primary, revived after a failover, takes no writes', async () => {
   });
   const { acknowledged } = await deposit(cluster, ada, 4000);
   expect(writesToOld.length, `db came back as it was, still calling itself a primary, and ${writesToOld.length} writes went to it from ${[...new Set(writesToOld)].join(', ')} although ${group.primary} is the primary now: those writes are lost to the group (split brain); app servers must write only to the primary the monitor recorded, never to one that merely says it is a primary`).toBe(0);
-  expect(acknowledged, `after db came back, only ${acknowledged} deposits in 4 s were acknowledged`).toBeGreaterThanOrEqual(7);
+  expect(acknowledged, `after db came back, only ${acknowledged} of 4 deposits in 4 s were acknowledged`).toBeGreaterThanOrEqual(3);
 });

@@ -1,13 +1,21 @@
 import { expect, test } from 'vitest';
 import type { Cluster } from '@scale-lab/kit';
 import { shardFor } from '../starter/shards.ts';
-import { APP_SERVERS, DATABASES, databasesCluster, send } from './helpers.ts';
+import { APP_SERVERS, DATABASES, createDatabasesCluster, send, withSeed } from './helpers.ts';
 
 const SHARDS = DATABASES.shards;
 /** The promise of this step: every shard within 10 % of the mean, in users held and in recent sign-ups. */
 const TOLERANCE = 0.1;
 const USERS = 40_000;
 const RECENT = 4_000;
+/** Users signed up through the balancer, on one cluster that the checks below share (none of them changes it). */
+const SIGNED_UP = 60;
+
+interface User {
+  id: number;
+  name: string;
+  score: number;
+}
 
 /** How many of the ids from..to shardFor puts on each shard. */
 function spread(from: number, to: number): Map<string, number> {
@@ -31,7 +39,7 @@ function unbalanced(counts: Map<string, number>, total: number): string | undefi
  * first, get the highest scores, so most of the top users sit on it and a list put together shard
  * by shard comes out in the wrong order.
  */
-async function signUp(cluster: Cluster, n: number): Promise<{ id: number; name: string; score: number }[]> {
+async function signUp(cluster: Cluster, n: number): Promise<User[]> {
   const client = cluster.client('admin');
   const users = [];
   const crowded = Array.from({ length: 20 }, (_, i) => shardFor(i + 1, [...SHARDS])).find((s) => s !== SHARDS[0]) ?? SHARDS[1];
@@ -44,6 +52,15 @@ async function signUp(cluster: Cluster, n: number): Promise<{ id: number; name: 
   return users;
 }
 
+let shared: Promise<Cluster> | undefined;
+let sharedUsers: Promise<User[]> | undefined;
+
+/** The shared cluster and its users, signed up the first time a test asks. */
+async function signedUp(): Promise<{ cluster: Cluster; users: User[] }> {
+  const cluster = withSeed(await (shared ??= createDatabasesCluster()));
+  return { cluster, users: await (sharedUsers ??= signUp(cluster, SIGNED_UP)) };
+}
+
 test(`users are spread evenly over the ${SHARDS.length} shards, and so are the newest sign-ups`, async () => {
   const all = spread(1, USERS);
   const recent = spread(USERS - RECENT + 1, USERS);
@@ -54,32 +71,33 @@ test(`users are spread evenly over the ${SHARDS.length} shards, and so are the n
   const recentOff = unbalanced(recent, RECENT);
   expect(recentOff, `the newest ${RECENT.toLocaleString('en')} sign-ups land ${recentOff}: ids are handed out in order, so ranges of ids send every new user (and the busiest rows) to one shard; hash the id instead`).toBeUndefined();
 
-  const cluster = await databasesCluster();
-  const users = await signUp(cluster, 40);
+  const { cluster, users } = await signedUp();
   const misplaced = users.filter((u) => SHARDS.filter((s) => cluster.database(s).query('SELECT id FROM users WHERE id = ?', [u.id]).length > 0).join() !== shardFor(u.id, [...SHARDS]));
-  expect(misplaced.length, `${misplaced.length} of 40 users signed up through POST /users were not stored on the one shard shardFor names`).toBe(0);
+  expect(misplaced.length, `${misplaced.length} of ${users.length} users signed up through POST /users were not stored on the one shard shardFor names`).toBe(0);
 });
 
 test('a lookup by id asks only the shard that holds the user', async () => {
-  const cluster = await databasesCluster();
-  const users = await signUp(cluster, 40);
+  const { cluster, users } = await signedUp();
   const client = cluster.client('visitor');
   const asked = new Set<string>();
-  cluster.metrics.on((event) => {
+  const stop = cluster.metrics.on((event) => {
     if (event.type === 'query' && APP_SERVERS.includes(event.from) && SHARDS.includes(event.node)) asked.add(event.node);
   });
-  for (const user of users.filter((_, i) => i % 4 === 0)) {
-    asked.clear();
-    const res = await send(client, 'GET', `/users/${user.id}`);
-    expect(res.status, `GET /users/${user.id} answered ${res.status}: user ${user.id} was signed up, but the lookup did not find them on ${shardFor(user.id, [...SHARDS])}`).toBe(200);
-    expect(res.body.name).toBe(user.name);
-    expect(asked.size, `GET /users/${user.id} asked ${asked.size} shards (${[...asked].join(', ')}): a lookup by id asks only the shard shardFor names, or every shard does the work of every lookup`).toBe(1);
+  try {
+    for (const user of users.filter((_, i) => i % 6 === 0)) {
+      asked.clear();
+      const res = await send(client, 'GET', `/users/${user.id}`);
+      expect(res.status, `GET /users/${user.id} answered ${res.status}: user ${user.id} was signed up, but the lookup did not find them on ${shardFor(user.id, [...SHARDS])}`).toBe(200);
+      expect(res.body.name).toBe(user.name);
+      expect(asked.size, `GET /users/${user.id} asked ${asked.size} shards (${[...asked].join(', ')}): a lookup by id asks only the shard shardFor names, or every shard does the work of every lookup`).toBe(1);
+    }
+  } finally {
+    stop();
   }
 });
 
 test('the top users across shards are merged in order', async () => {
-  const cluster = await databasesCluster();
-  const users = await signUp(cluster, 60);
+  const { cluster, users } = await signedUp();
   const expected = [...users].sort((a, b) => b.score - a.score || a.id - b.id).slice(0, 10);
   const res = await send(cluster.client('visitor'), 'GET', '/users/top?n=10');
   expect(res.status, `GET /users/top answered ${res.status}`).toBe(200);

@@ -12,7 +12,10 @@ const MAX_MOVED = 0.25;
 const TOLERANCE = 0.1;
 /** Users signed up before the move; readers and a writer keep the service busy while it runs. */
 const USERS_BEFORE = 200;
+/** Each reader looks a user up every READ_EVERY_MS; the writer signs one up every SIGN_UP_EVERY_MS. */
 const READERS = 3;
+const READ_EVERY_MS = 10;
+const SIGN_UP_EVERY_MS = 5;
 /** The shards are on machines of their own: each statement crosses a link of this many ms each way. */
 const SHARD_LINK_MS = 3;
 
@@ -75,7 +78,12 @@ test(`${NEW_SHARD} joins while the service answers: no read misses a user, and e
   for (const app of APP_SERVERS) for (const shard of FIVE) cluster.link(app, shard, { latency: SHARD_LINK_MS });
   const admin = cluster.client('admin');
   const known = new Map<number, Known>();
-  for (let i = 1; i <= USERS_BEFORE; i++) known.set(await signUp(admin, `user-${i}`), { name: `user-${i}`, during: false });
+  // Signed up ten at a time: the ids still come from the app's counter, in the order it hands them out.
+  for (let i = 1; i <= USERS_BEFORE; i += 10) {
+    const names = Array.from({ length: 10 }, (_, k) => `user-${i + k}`);
+    const ids = await cluster.run(() => Promise.all(names.map((name) => signUp(admin, name))));
+    ids.forEach((id, k) => known.set(id, { name: names[k]!, during: false }));
+  }
   const moving = [...known.keys()].filter((id) => shardFor(id, [...FIVE]) === NEW_SHARD);
 
   // A lookup sent to the new shard while it still lacks users it should hold: reads switched before the data arrived.
@@ -106,7 +114,7 @@ test(`${NEW_SHARD} joins while the service answers: no read misses a user, and e
         const res = await send(client, 'GET', `/users/${id}`);
         reads++;
         if (res.status !== 200 || res.body.name !== known.get(id)!.name) misses.push({ id, status: res.status, at: cluster.clock.now() - started });
-        await cluster.sleep(5);
+        await cluster.sleep(READ_EVERY_MS);
       }
     });
     const writer = (async () => {
@@ -114,7 +122,7 @@ test(`${NEW_SHARD} joins while the service answers: no read misses a user, and e
         const name = `during-${i}`;
         const id = await signUp(cluster.client('newcomer'), name);
         known.set(id, { name, during: true });
-        await cluster.sleep(5);
+        await cluster.sleep(SIGN_UP_EVERY_MS);
       }
     })();
     const moved = await send(admin, 'POST', '/admin/shards', { shards: FIVE });
@@ -147,7 +155,7 @@ test(`${NEW_SHARD} joins while the service answers: no read misses a user, and e
   const lostDuring = lost.filter((id) => known.get(id)!.during);
   if (lostDuring.length > 0) {
     const id = lostDuring[0]!;
-    expect.fail(`${lostDuring.length} users who signed up during the move (${took} ms) are not on the shard that now holds them (user ${id} should be on ${shardFor(id, [...FIVE])}, and is on ${FIVE.filter((s) => stored.get(s)!.has(id)).join(', ') || 'no shard'}): ${newcomersLost}`);
+    expect.fail(`${lostDuring.length} users who signed up during the move went missing: once it was over (${took} ms), they were not on the shard that now holds them (user ${id} should be on ${shardFor(id, [...FIVE])}, and is on ${FIVE.filter((s) => stored.get(s)!.has(id)).join(', ') || 'no shard'}): ${newcomersLost}`);
   }
   expect(lost.length, `after the move, ${lost.length} of ${known.size} users are not on the shard shardFor names with five shards (user ${lost[0]} should be on ${lost[0] === undefined ? '' : shardFor(lost[0], [...FIVE])}): copy every user whose shard changes`).toBe(0);
   expect(twice.length, `after the move, ${twice.length} users are still on their old shard as well (${twice.slice(0, 3).join('; ')}): once reads have switched, delete the moved rows from the shard they left, or the old copies go stale and are counted twice`).toBe(0);

@@ -4,11 +4,15 @@ import { expect, onTestFailed } from 'vitest';
 import type { Client, Cluster } from '@scale-lab/kit';
 import { APP_SERVERS, DATABASES, createDatabasesCluster, type DatabasesClusterOptions } from '../starter/cluster.ts';
 
-export { APP_SERVERS, DATABASES };
+export { APP_SERVERS, DATABASES, createDatabasesCluster };
 
 /** A fresh cluster; if the test fails, its message ends with the seed that replays the run. */
 export async function databasesCluster(options: DatabasesClusterOptions = {}): Promise<Cluster> {
-  const cluster = await createDatabasesCluster(options);
+  return withSeed(await createDatabasesCluster(options));
+}
+
+/** If the current test fails, its message ends with the seed that replays `cluster`'s run (a cluster shared by several tests: in each). */
+export function withSeed(cluster: Cluster): Cluster {
   onTestFailed(({ task }) => {
     for (const error of task.result?.errors ?? []) error.message += `\n(cluster seed ${cluster.seed}: the same seed replays this run exactly)`;
   });

@@ -13,19 +13,11 @@ export interface AppConfig {
   homeOf(user: string): string;
 }
 
-/** A stamp that orders writes to a board's title: a hybrid logical clock, ties broken by region. */
-interface Stamp {
-  time: number;
-  region: string;
-}
-
 /** What this app server ships to the other datacenters, and applies when they ship it. */
 type Replicated =
   | { type: 'profile'; user: string; name: string; version: number }
-  | ({ type: 'title'; board: string; title: string } & Stamp)
+  | { type: 'title'; board: string; title: string; time: number; region: string }
   | { type: 'likes'; board: string; region: string; count: number };
-
-const later = (a: Stamp, b: Stamp) => a.time > b.time || (a.time === b.time && a.region > b.region);
 
 /**
  * An app server of one datacenter (there are two per region, behind lb-<region>):
@@ -35,6 +27,7 @@ const later = (a: Stamp, b: Stamp) => a.time > b.time || (a.time === b.time && a
  * - PUT /boards/<id> { title }, POST /boards/<id>/likes
  * - POST /internal/replicate            records shipped by the other datacenters
  * A profile is written in its user's home region only; a board is written anywhere and merged.
+ * Every merge is one atomic ZADD ... GT: two app servers applying records at once cannot undo each other.
  */
 export function createApp(ctx: NodeContext, config: AppConfig): Handler {
   const { region } = config;
@@ -44,21 +37,35 @@ export function createApp(ctx: NodeContext, config: AppConfig): Handler {
   const peers = config.datacenters.filter((d) => d.region !== region).map((d) => d.address);
   const replication = createReplicator(ctx, region, peers);
 
-  const profileOf = async (user: string) => JSON.parse((await kv.get(`profile:${user}`)) ?? 'null') as { name: string; version: number } | null;
-  const titleOf = async (board: string) => JSON.parse((await kv.get(`title:${board}`)) ?? 'null') as ({ title: string } & Stamp) | null;
+  /**
+   * Keeps `member` with `score` in a sorted set unless it is already there with a higher one; the
+   * member with the highest score (then the highest bytes) is the value. One ZADD, so it cannot
+   * interleave with another; dropping the lower scores after it is safe in any order.
+   */
+  async function keepLatest(key: string, score: number, member: string): Promise<void> {
+    await kv.zadd(key, score, member, { gt: true });
+    await kv.zremrangebyscore(key, '-inf', `(${score}`);
+  }
+  const latest = async (key: string) => (await kv.zrangeWithScores(key, -1, -1))[0];
+
+  async function profileOf(user: string): Promise<{ name: string; version: number } | null> {
+    const top = await latest(`profile:${user}`);
+    return top ? { name: top.member, version: top.score } : null;
+  }
+  /** A title's member starts with its region, so equal stamps are ordered by region, the same way everywhere. */
+  async function titleOf(board: string): Promise<{ title: string; time: number } | null> {
+    const top = await latest(`title:${board}`);
+    return top ? { title: (JSON.parse(top.member) as [string, string])[1], time: top.score } : null;
+  }
+  async function likesOf(board: string): Promise<number> {
+    return (await kv.zrangeWithScores(`likes:${board}`, 0, -1)).reduce((sum, { score }) => sum + score, 0);
+  }
 
   async function apply(record: Replicated): Promise<void> {
-    if (record.type === 'profile') {
-      const current = await profileOf(record.user);
-      if (!current || record.version > current.version) await kv.set(`profile:${record.user}`, JSON.stringify({ name: record.name, version: record.version }));
-    } else if (record.type === 'title') {
-      const current = await titleOf(record.board);
-      if (!current || later(record, current)) await kv.set(`title:${record.board}`, JSON.stringify({ title: record.title, time: record.time, region: record.region }));
-    } else {
-      // One count per region, each only ever growing: keep the larger, so a repeat or a late shipment changes nothing.
-      const current = Number((await kv.hget(`likes:${record.board}`, record.region)) ?? 0);
-      if (record.count > current) await kv.hset(`likes:${record.board}`, { [record.region]: String(record.count) });
-    }
+    if (record.type === 'profile') await keepLatest(`profile:${record.user}`, record.version, record.name);
+    else if (record.type === 'title') await keepLatest(`title:${record.board}`, record.time, JSON.stringify([record.region, record.title]));
+    // One count per region, each only ever growing: the larger stays, so a repeat or a late shipment changes nothing.
+    else await kv.zadd(`likes:${record.board}`, record.count, record.region, { gt: true });
   }
 
   /** Sends the request on to the user's home datacenter, as it came (the reader's cookies go along). */
@@ -98,7 +105,7 @@ export function createApp(ctx: NodeContext, config: AppConfig): Handler {
       if (req.method === 'PUT') {
         const { title } = (await req.json()) as { title: string };
         const current = await titleOf(id);
-        // Later than anything this region has seen, whatever its own clock says.
+        // Later than anything this region has seen, whatever its own clock says (a hybrid logical clock).
         const time = Math.max(ctx.now(), (current?.time ?? 0) + 1);
         const record: Replicated = { type: 'title', board: id, title, time, region };
         await apply(record);
@@ -106,13 +113,14 @@ export function createApp(ctx: NodeContext, config: AppConfig): Handler {
         return Response.json({ board: id, title });
       }
       if (req.method === 'POST' && action === 'likes') {
-        const count = await kv.hincrby(`likes:${id}`, region, 1);
+        // This region's own count: one atomic increment, whichever app server takes the like.
+        const count = await kv.hincrby(`likes-made:${id}`, region, 1);
+        await kv.zadd(`likes:${id}`, count, region, { gt: true });
         replication.send({ type: 'likes', board: id, region, count });
-        const counts = await kv.hgetall(`likes:${id}`);
-        return Response.json({ board: id, likes: Object.values(counts).reduce((sum, n) => sum + Number(n), 0) });
+        return Response.json({ board: id, likes: await likesOf(id) });
       }
-      const [title, counts] = await Promise.all([titleOf(id), kv.hgetall(`likes:${id}`)]);
-      return Response.json({ board: id, title: title?.title ?? null, likes: Object.values(counts).reduce((sum, n) => sum + Number(n), 0) });
+      const [title, likes] = await Promise.all([titleOf(id), likesOf(id)]);
+      return Response.json({ board: id, title: title?.title ?? null, likes });
     }
 
     if (url.pathname === '/internal/replicate' && req.method === 'POST') {

@@ -1,9 +1,11 @@
 import { expect, test } from 'vitest';
-import { seededRandom, type Client, type Cluster } from '@scale-lab/kit';
-import { WARM_UP_MS, mostCommon, appServersOf, balancerOf, keepVisiting, killDatacenter, multiDcCluster, reviveDatacenter, share, storeOf, trackDatacenters, visit, type TimedVisit } from './helpers.ts';
+import { AWS_REGION_RTT, seededRandom, type Client, type Cluster } from '@scale-lab/kit';
+import { DATACENTERS, READER_REGIONS, WARM_UP_MS, mostCommon, appServersOf, balancerOf, keepVisiting, killDatacenter, multiDcCluster, nearest, reviveDatacenter, roundTrip, share, storeOf, trackDatacenters, visit, type TimedVisit } from './helpers.ts';
 
 /** The promise of this step: readers of a failed datacenter are served elsewhere this long after it fails. */
 const MOVED_WITHIN_MS = 10_000;
+/** New readers, who have no answer cached, are sent elsewhere this long after it fails. */
+const DETECTED_WITHIN_MS = 8000;
 /** From then on, at least this share of their requests succeed. */
 const SUCCESS_AFTER = 0.95;
 const WATCH_MS = 16_000;
@@ -45,7 +47,7 @@ async function expectMovedAway(cluster: Cluster, visits: TimedVisit[], failedAt:
   const ok = after.filter((v) => v.status >= 200 && v.status < 300).length;
   if (ok >= SUCCESS_AFTER * after.length) return;
   const stuck = after.filter((v) => v.datacenter === down).length;
-  const fresh = await visit(cluster, trackDatacenters(cluster), cluster.client(`newcomer-${cluster.clock.now()}`, { region: READER_HOMES[0] }), '/boards/welcome');
+  const fresh = await visit(cluster, trackDatacenters(cluster), cluster.client(`newcomer-${Math.round(cluster.clock.now())}`, { region: READER_HOMES[0] }), '/boards/welcome');
   let why: string;
   if (fresh.datacenter === down) {
     if (checks.waiting() > 0) {
@@ -78,12 +80,39 @@ async function failAndExpectMoved(cluster: Cluster, tag: string, fail: (dc: stri
   await expectMovedAway(cluster, visits, failedAt, what(used), checks);
 }
 
+/** With `down` out, a newcomer in each of `regions` is sent to the nearest datacenter that is up. */
+async function expectNextNearest(cluster: Cluster, down: string, regions: string[]): Promise<void> {
+  const where = trackDatacenters(cluster);
+  const up = DATACENTERS.filter((dc) => dc !== down);
+  const at = Math.round(cluster.clock.now());
+  const visits = await cluster.run(() => Promise.all(regions.map((region) => visit(cluster, where, cluster.client(`newcomer-${at}-${region}`, { region }), '/boards/welcome'))));
+  const wrong = regions.flatMap((region, i) => {
+    const best = nearest(region, AWS_REGION_RTT, up);
+    const went = visits[i]!.datacenter;
+    if (went === best) return [];
+    if (went === down || went === 'none') return [`readers in ${region} were still sent to ${down}`];
+    return [`readers in ${region} were sent to ${went} (${roundTrip(region, went)} ms round trip) while ${best} (${roundTrip(region, best)} ms) is up and nearer`];
+  });
+  expect(wrong, `${down} had been dark for ${DETECTED_WITHIN_MS / 1000} s: ${wrong.join('; ')}. When a reader's nearest datacenter is out, send them to the nearest of those still up, by measured round trip: not the first one in the list, nor a backup fixed in advance`).toEqual([]);
+}
+
 test(`a datacenter goes dark: its readers are served elsewhere within ${MOVED_WITHIN_MS / 1000} s, whenever within a check interval it fails (3 seeds)`, async () => {
   for (const seed of [1, 2, 3]) {
     const cluster = multiDcCluster({ seed, readerRegions: READER_HOMES });
     await cluster.sleep(WARM_UP_MS + Math.floor(seededRandom(seed)() * 1000));
     await failAndExpectMoved(cluster, `a${seed}`, (dc) => killDatacenter(cluster, dc), (dc) => `${dc} went dark (seed ${seed})`);
   }
+});
+
+test('when us-west goes dark, a new reader in every region is sent to the nearest datacenter still up', async () => {
+  // us-west's readers in ap-sydney have ap-southeast next (175 ms), not eu-west, the first one up in the list (310 ms).
+  const cluster = multiDcCluster({ readerRegions: READER_REGIONS });
+  await cluster.sleep(WARM_UP_MS);
+  const down = 'us-west';
+  killDatacenter(cluster, down);
+  // New readers have no answer cached: detection alone must be done well within the 10 s.
+  await cluster.sleep(DETECTED_WITHIN_MS);
+  await expectNextNearest(cluster, down, READER_REGIONS);
 });
 
 test(`every app server of a datacenter dies while its balancer stays up: its readers are served elsewhere within ${MOVED_WITHIN_MS / 1000} s`, async () => {
@@ -105,19 +134,35 @@ test(`a datacenter's balancer hangs, taking connections and never answering: its
 });
 
 const PAUSE_MS = 1500;
+/** Pauses, this far apart: each costs a check or two, with good checks between them. */
+const PAUSES = 3;
+const PAUSE_EVERY_MS = 3000;
 
-test(`a ${PAUSE_MS / 1000}-second pause of a datacenter's app servers moves no reader`, async () => {
+test(`${PAUSES} pauses of ${PAUSE_MS / 1000} s of a datacenter's app servers, ${PAUSE_EVERY_MS / 1000} s apart, move no reader`, async () => {
   const cluster = multiDcCluster({ readerRegions: READER_HOMES });
   await cluster.sleep(WARM_UP_MS);
   const { readers, used } = await readersOf(cluster, 'd');
-  const visits = await keepVisiting(cluster, readers, 10_000, async () => {
+  // Before each next pause, a new reader asks where to go: what the DNS server answers now.
+  const where = trackDatacenters(cluster);
+  const answers: string[] = [];
+  const visits = await keepVisiting(cluster, readers, 1000 + PAUSES * PAUSE_EVERY_MS, async () => {
     await cluster.sleep(1000);
-    for (const app of appServersOf(used)) cluster.hang(app);
-    await cluster.sleep(PAUSE_MS);
-    for (const app of appServersOf(used)) cluster.recover(app);
+    for (let i = 0; i < PAUSES; i++) {
+      for (const app of appServersOf(used)) cluster.hang(app);
+      await cluster.sleep(PAUSE_MS);
+      for (const app of appServersOf(used)) cluster.recover(app);
+      await cluster.sleep(PAUSE_EVERY_MS - PAUSE_MS - 200);
+      answers.push((await visit(cluster, where, cluster.client(`newcomer-d${i}`, { region: READER_HOMES[0] }), '/boards/welcome')).datacenter);
+    }
   });
   const moved = visits.filter((v) => v.datacenter !== used);
-  expect(moved.length, `a ${PAUSE_MS / 1000}-second pause of ${appServersOf(used).join(' and ')} (a long garbage collection) sent ${moved.length} requests of readers in ${READER_HOMES.join(' and ')} to ${[...new Set(moved.map((v) => v.datacenter))].join(', ')}: one or two failed checks are not enough evidence; take a datacenter out only after several failed checks in a row (three at one a second)`).toBe(0);
+  const firstOut = answers.findIndex((dc) => dc !== used);
+  if (moved.length === 0 && firstOut < 0) return;
+  // Taken out after the first pause: on one or two failed checks. Only after a later one: on failures added up across pauses.
+  const why = firstOut <= 0
+    ? 'one or two failed checks are not enough evidence; take a datacenter out only after several failed checks in a row (three at one a second)'
+    : `the first pause moved nobody, pause ${firstOut + 1} did: your DNS server added up failed checks from separate pauses, with good checks between them; count failures in a row, and start again at zero after a good check`;
+  expect(moved.length + (firstOut < 0 ? 0 : 1), `${PAUSES} pauses of ${PAUSE_MS / 1000} s of ${appServersOf(used).join(' and ')} (long garbage collections), ${PAUSE_EVERY_MS / 1000} s apart, sent ${moved.length} requests of readers in ${READER_HOMES.join(' and ')} elsewhere, and new readers arriving after each pause were sent to ${answers.join(', then ')}: ${why}`).toBe(0);
 });
 
 test('a flapping datacenter stays out until it passes several checks in a row, then comes back', async () => {
@@ -145,8 +190,8 @@ test('a flapping datacenter stays out until it passes several checks in a row, t
     : `${sentBack} were sent back to ${DOWN} after it had been taken out: one good check is not enough to trust it again; bring a datacenter back only after several good checks in a row (five at one a second)`;
   expect(ok, `${DOWN} flapped, down ${DOWN_FOR / 1000} s and up ${UP_FOR / 1000} s, ${FLAPS} times: only ${share(ok, after.length)} requests from its readers succeeded from ${MOVED_WITHIN_MS / 1000} s on (at least ${SUCCESS_AFTER * 100} %); ${why}`).toBeGreaterThanOrEqual(SUCCESS_AFTER * after.length);
   // Now it stays up: after enough good checks and a TTL, its readers come back to it.
-  await cluster.sleep(15_000);
+  await cluster.sleep(12_000);
   const steady = await keepVisiting(cluster, readers, 3000);
   const home = steady.filter((v) => v.datacenter === DOWN).length;
-  expect(home, `${DOWN} has been up for 15 s after it stopped flapping, yet only ${share(home, steady.length)} requests of its readers went back to it: a datacenter that passes its checks again must come back into the answers`).toBe(steady.length);
+  expect(home, `${DOWN} has been up for 12 s after it stopped flapping, yet only ${share(home, steady.length)} requests of its readers went back to it: a datacenter that passes its checks again must come back into the answers`).toBe(steady.length);
 });

@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { seededRandom, type Client, type Cluster } from '@scale-lab/kit';
-import { DATACENTERS, appServersOf, balancerOf, multiDcCluster } from './helpers.ts';
+import { DATACENTERS, appServersOf, balancerOf, multiDcCluster, roundTrip } from './helpers.ts';
 
 /** eu-west's app servers' clocks run this far behind true time (NTP gone wrong). */
 const SKEW_MS = -200;
@@ -9,14 +9,17 @@ const SKEWED = 'eu-west';
 const SETTLE_MS = 8000;
 
 /** One reader in each datacenter's region, sent straight to it; eu-west's clocks skewed. */
-async function boardCluster(seed = 1): Promise<{ cluster: Cluster; readers: Map<string, Client>; send: (dc: string, method: string, path: string, body?: unknown) => Promise<Record<string, unknown>> }> {
+/** A request from the reader in `dc` to its datacenter's balancer (or straight to the node `to`); expects 200 and answers the JSON. */
+type Send = (dc: string, method: string, path: string, body?: unknown, to?: string) => Promise<Record<string, unknown>>;
+
+async function boardCluster(seed = 1): Promise<{ cluster: Cluster; readers: Map<string, Client>; send: Send }> {
   // No DNS servers: readers here talk to their own datacenter's balancer.
   const cluster = multiDcCluster({ seed, readerRegions: [] });
   for (const app of appServersOf(SKEWED)) cluster.skew(app, { offset: SKEW_MS });
   const readers = new Map(DATACENTERS.map((dc) => [dc, cluster.client(`reader-in-${dc}`, { region: dc })]));
   // Straight to the reader's own datacenter's balancer: this step is about the data, not the routing.
-  const send = async (dc: string, method: string, path: string, body?: unknown) => {
-    const res = await readers.get(dc)!.fetch(`http://${balancerOf(dc)}${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+  const send: Send = async (dc, method, path, body, to = balancerOf(dc)) => {
+    const res = await readers.get(dc)!.fetch(`http://${to}${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
     const answer = (await res.json().catch(() => ({}))) as Record<string, unknown>;
     expect(res.status, `${method} ${path} in ${dc} answered ${res.status}: ${JSON.stringify(answer)}`).toBe(200);
     return answer;
@@ -25,28 +28,47 @@ async function boardCluster(seed = 1): Promise<{ cluster: Cluster; readers: Map<
 }
 
 /** What each datacenter shows for a board, as "us-west: …, eu-west: …". */
-async function everywhere(send: (dc: string, method: string, path: string) => Promise<Record<string, unknown>>, board: string, field: string): Promise<Map<string, unknown>> {
+async function everywhere(send: Send, board: string, field: string): Promise<Map<string, unknown>> {
   const seen = new Map<string, unknown>();
   for (const dc of DATACENTERS) seen.set(dc, (await send(dc, 'GET', `/boards/${board}`))[field]);
   return seen;
 }
 const describe = (seen: Map<string, unknown>) => [...seen].map(([dc, v]) => `${dc} ${JSON.stringify(v)}`).join(', ');
 
-test(`a write made after its writer saw another write wins everywhere, though the writer's clock runs ${-SKEW_MS} ms behind`, async () => {
-  const { cluster, send } = await boardCluster();
-  await send('us-west', 'PUT', '/boards/plans', { title: 'Plan A' });
-  // ada in eu-west waits until she sees Plan A, then replaces it.
-  let seenA = false;
-  for (let waited = 0; waited < 2000 && !seenA; waited += 10) {
-    seenA = (await send(SKEWED, 'GET', '/boards/plans')).title === 'Plan A';
-    if (!seenA) await cluster.sleep(10);
+/** A board titled in us-west; ada in eu-west reads until she sees it, then `between` runs, then she writes her own title to `to`. */
+async function readThenWrite(cluster: Cluster, send: Send, board: string, first: string, second: string, between: () => Promise<string | undefined>): Promise<void> {
+  await send('us-west', 'PUT', `/boards/${board}`, { title: first });
+  let seen = false;
+  for (let waited = 0; waited < 2000 && !seen; waited += 10) {
+    seen = (await send(SKEWED, 'GET', `/boards/${board}`)).title === first;
+    if (!seen) await cluster.sleep(10);
   }
-  expect(seenA, `"Plan A", written in us-west, did not reach ${SKEWED} within 2 s`).toBe(true);
-  await send(SKEWED, 'PUT', '/boards/plans', { title: 'Plan B' });
+  expect(seen, `"${first}", written in us-west, did not reach ${SKEWED} within 2 s`).toBe(true);
+  const to = await between();
+  await send(SKEWED, 'PUT', `/boards/${board}`, { title: second }, to);
   await cluster.sleep(SETTLE_MS);
-  const seen = await everywhere(send, 'plans', 'title');
-  const stale = [...seen].filter(([, t]) => t !== 'Plan B').map(([dc]) => dc);
-  expect(stale, `ada in ${SKEWED} read "Plan A" and then wrote "Plan B", so hers is the later write, yet ${stale.join(' and ')} show${stale.length === 1 ? 's' : ''} another title (${describe(seen)}): ${SKEWED}'s clocks run ${-SKEW_MS} ms behind, so a wall-clock timestamp made her later write look older. Stamp each write later than anything its region has seen: a version, or a hybrid logical clock, Math.max(ctx.now(), last stamp seen + 1)`).toEqual([]);
+}
+
+test(`a write made after its writer saw another write wins everywhere, though the writer's clock runs ${-SKEW_MS} ms behind, and though its app server restarted in between`, async () => {
+  const { cluster, send } = await boardCluster();
+  // Which of eu-west's app servers applied what us-west shipped: ada's write goes to that one first.
+  let applied: string | undefined;
+  cluster.metrics.on((event) => {
+    if (event.type === 'sent' && event.from === balancerOf(SKEWED) && event.path === '/internal/replicate') applied = event.to;
+  });
+  await readThenWrite(cluster, send, 'plans', 'Plan A', 'Plan B', async () => applied);
+  let seen = await everywhere(send, 'plans', 'title');
+  let stale = [...seen].filter(([, t]) => t !== 'Plan B').map(([dc]) => dc);
+  expect(stale, `ada in ${SKEWED} read "Plan A" and then wrote "Plan B" (on ${applied ?? 'the app server'} that had applied "Plan A"), so hers is the later write, yet ${stale.join(' and ')} show${stale.length === 1 ? 's' : ''} another title (${describe(seen)}): ${SKEWED}'s clocks run ${-SKEW_MS} ms behind, so a wall-clock timestamp made her later write look older. Stamp each write later than anything its region has seen: a version, or a hybrid logical clock, Math.max(ctx.now(), last stamp seen + 1)`).toEqual([]);
+
+  // The same, with a deploy between her read and her write: eu-west's app servers start afresh.
+  await readThenWrite(cluster, send, 'dates', 'Friday', 'Saturday', async () => {
+    for (const app of appServersOf(SKEWED)) cluster.restart(app);
+    return undefined;
+  });
+  seen = await everywhere(send, 'dates', 'title');
+  stale = [...seen].filter(([, t]) => t !== 'Saturday').map(([dc]) => dc);
+  expect(stale, `ada in ${SKEWED} read "Friday", then ${appServersOf(SKEWED).join(' and ')} restarted (a deploy), then she wrote "Saturday", yet ${stale.join(' and ')} show${stale.length === 1 ? 's' : ''} another title (${describe(seen)}): the stamp to beat was kept in an app server's memory, which a restart wipes and the region's other app server never had. Take the last stamp seen from what the region's store holds`).toEqual([]);
 });
 
 test('concurrent writes to a title resolve the same way in every datacenter, whatever order they arrive in (3 seeds)', async () => {
@@ -69,7 +91,7 @@ test('concurrent writes to a title resolve the same way in every datacenter, wha
 });
 
 /** What every datacenter shows for the likes of `board`, against the `made` per region. */
-async function expectAllCounted(send: (dc: string, method: string, path: string) => Promise<Record<string, unknown>>, made: Map<string, number>, situation: string, overCounted: string): Promise<void> {
+async function expectAllCounted(send: Send, made: Map<string, number>, situation: string, overCounted: string): Promise<void> {
   const total = [...made.values()].reduce((a, b) => a + b, 0);
   const seen = await everywhere(send, 'launch', 'likes');
   for (const [dc, shown] of seen) {
@@ -105,5 +127,31 @@ test('likes made on both sides of a partition all count once it heals, each exac
     cluster.recover(balancerOf(cut));
     await cluster.sleep(SETTLE_MS);
     await expectAllCounted(send, made, `${cut} was cut off, and ${balancerOf(cut)}'s answers so slow that shipments to it were applied, timed out and shipped again (seed ${seed}); ${(4000 + SETTLE_MS) / 1000} s after it healed`, 'a shipment that arrived twice was counted twice: applying a shipment must change nothing the second time, so ship counts, not increments, and keep the larger');
+  }
+});
+
+test('likes made at the same moment in one region all count, there and everywhere (2 seeds)', async () => {
+  for (const seed of [1, 2]) {
+    const { cluster, send } = await boardCluster(seed);
+    const random = seededRandom(seed * 104_729);
+    const BURST = 8;
+    // One of eu-west's app servers is a millisecond farther from the other datacenters (the seed says which),
+    // so what its two app servers ship lands a millisecond apart, on both app servers there.
+    const farther = appServersOf(SKEWED)[seed % 2]!;
+    for (const dc of DATACENTERS) if (dc !== SKEWED) cluster.link(farther, balancerOf(dc), { latency: roundTrip(SKEWED, dc) / 2 + 1 });
+    // A post goes viral in eu-west: likes arrive a millisecond or two apart, at both of its app servers.
+    await cluster.run(() => Promise.all(Array.from({ length: BURST }, async () => {
+      await cluster.sleep(Math.floor(random() * 3));
+      await send(SKEWED, 'POST', '/boards/viral/likes');
+    })));
+    const here = Number((await send(SKEWED, 'GET', '/boards/viral')).likes);
+    expect(here, `${BURST} likes made within 3 ms in ${SKEWED} (seed ${seed}), and ${SKEWED} itself counts ${here}: requests that read the count at the same time all wrote back the same number, so the likes of all but one were lost. Add in one atomic command, kv.hincrby(key, region, 1), never a read then a write`).toBe(BURST);
+    await cluster.sleep(1000);
+    const seen = await everywhere(send, 'viral', 'likes');
+    const short = [...seen].filter(([, n]) => Number(n) !== BURST);
+    const why = short.some(([, n]) => Number(n) > BURST)
+      ? 'some were counted more than once: a region\'s count replaces the one kept for it, it is not added'
+      : `both of ${SKEWED}'s app servers shipped a count at once, and ${short.map(([dc]) => dc).join(' and ')} applied them at once: each read the stored count, compared and wrote, so a smaller count could land last. Keep the larger in one atomic command (a sorted set: kv.zadd(key, count, region, { gt: true }))`;
+    expect(short.map(([dc]) => dc), `${BURST} likes made within 3 ms in ${SKEWED} (seed ${seed}), counted there, yet 1 s later ${describe(seen)}: ${why}`).toEqual([]);
   }
 });

@@ -133,21 +133,20 @@ export async function createLabEditor(host: HTMLElement, files: Record<string, s
   for (const file of Object.keys(files)) modelOf(file);
 
   await css;
-  const editor = monaco.editor.create(host, {
-    model: null,
+  // What the editor and the solution's diff share: how code looks and reads.
+  const codeOptions = {
     theme: theme(),
     automaticLayout: true,
     minimap: { enabled: false },
     fontSize: 14,
     scrollBeyondLastLine: false,
-    tabSize: 2,
     // 'dimmed' greys out the last line number below the contrast readers need.
     renderFinalNewline: 'on',
     // Fading unused code (a starter's unread parameter) drops it below the contrast readers need;
     // TypeScript's hint still marks it.
     showUnused: false,
-    ariaLabel: 'Code editor',
-  });
+  } as const;
+  const editor = monaco.editor.create(host, { ...codeOptions, model: null, tabSize: 2, ariaLabel: 'Code editor' });
   // Follow Starlight's theme toggle.
   const themeObserver = new MutationObserver(() => monaco.editor.setTheme(theme()));
   themeObserver.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
@@ -199,7 +198,7 @@ export async function createLabEditor(host: HTMLElement, files: Record<string, s
     setTabMovesFocus: (on) => editor.updateOptions({ tabFocusMode: on }),
     focus: () => editor.focus(),
     diff(diffHost, original, modified) {
-      const diffEditor = monaco.editor.createDiffEditor(diffHost, { readOnly: true, automaticLayout: true, theme: theme(), renderSideBySide: diffHost.clientWidth > 700, minimap: { enabled: false }, showUnused: false });
+      const diffEditor = monaco.editor.createDiffEditor(diffHost, { ...codeOptions, theme: theme(), readOnly: true, renderSideBySide: diffHost.clientWidth > 700 });
       const a = monaco.editor.createModel(original, 'typescript');
       const b = monaco.editor.createModel(modified, 'typescript');
       diffEditor.setModel({ original: a, modified: b });

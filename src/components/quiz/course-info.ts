@@ -6,17 +6,17 @@
 import { getCollection } from 'astro:content';
 import { parseLab, type Lab } from '../../../labs/harness/lab-schema.ts';
 import { QUIZ_PASS_RATIO } from '../../schemas/quiz.ts';
-import { addedStep, type ChapterInfo, type CourseInfo } from '../../storage/progress.ts';
+import { addedLab, addedStep, type ChapterInfo, type CourseInfo } from '../../storage/progress.ts';
 
 const labFiles = import.meta.glob<{ default: unknown }>('../../../labs/*/lab.json', { eager: true });
 
 let cached: CourseInfo | undefined;
 
-/** One chapter's info: its lab's step ids, and the steps added after the lab first shipped. */
+/** One chapter's info: its lab's step ids, the steps added after the lab first shipped, and when the lab came if the chapter once had none. */
 export function chapterInfo(id: string, title: string, lab: Lab | undefined, questions: number): ChapterInfo {
   const steps = lab?.steps ?? [];
   const added = steps.flatMap((s, i) => (s.added ? [addedStep(steps, i)] : []));
-  return { id, title, steps: steps.map((s) => s.id), questions, ...(added.length ? { added } : {}) };
+  return { id, title, steps: steps.map((s) => s.id), questions, ...(added.length ? { added } : {}), ...(lab?.added ? { labAdded: addedLab(lab.added, steps) } : {}) };
 }
 
 /** The chapters in sidebar order, each with its lab's step ids and its number of quiz questions. */

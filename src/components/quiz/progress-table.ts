@@ -1,8 +1,9 @@
 /**
  * The course table of the Progress page (ProgressTable.astro), filled from stored progress: per
- * chapter, read, lab steps passed (and why a finished lab is unfinished again), quiz best, state.
+ * chapter, read, lab steps passed (and why a finished lab or chapter is unfinished again), quiz best, state.
  */
-import { addedAfterFinishing, addedStepMessage, summarize, type ChapterState, type CourseInfo, type Progress } from '../../storage/progress.ts';
+import { addedLabMessage, addedStepMessage } from '../../storage/progress-messages.ts';
+import { addedAfterFinishing, isLabNews, summarize, type ChapterState, type CourseInfo, type Progress } from '../../storage/progress.ts';
 
 const STATE = { done: 'Done', 'in-progress': 'In progress', 'not-started': 'Not started' } as const;
 const date = (ms: number) => new Date(ms).toLocaleDateString();
@@ -18,12 +19,14 @@ export function renderProgressTable(root: HTMLElement, info: CourseInfo, progres
     const cell = (name: string, text: string) => (row.querySelector(`[data-col="${name}"]`)!.textContent = text);
     cell('read', s.read ? `Yes, ${date(progress.chapters[chapter.id]!.read!)}` : 'No');
     cell('lab', s.stepsTotal ? `${s.stepsPassed} of ${s.stepsTotal}` : 'No lab');
-    for (const step of addedAfterFinishing(chapter, progress.chapters[chapter.id])) {
-      const note = row.querySelector('[data-col="lab"]')!.appendChild(document.createElement('p'));
-      note.className = 'progress-added-step';
-      note.dataset.testid = 'progress-added-step';
-      note.textContent = addedStepMessage(step);
-    }
+    const note = (testid: string, text: string) => {
+      const p = row.querySelector('[data-col="lab"]')!.appendChild(document.createElement('p'));
+      p.className = 'progress-added-step';
+      p.dataset.testid = testid;
+      p.textContent = text;
+    };
+    if (isLabNews(chapter, progress.chapters[chapter.id], info.pass)) note('progress-added-lab', addedLabMessage(chapter));
+    for (const step of addedAfterFinishing(chapter, progress.chapters[chapter.id])) note('progress-added-step', addedStepMessage(step));
     cell('quiz', s.quiz ? `${s.quiz.score} of ${s.quiz.total} (${Math.round((s.quiz.score / s.quiz.total) * 100)} %)` : chapter.questions ? 'Not taken' : 'No quiz');
     cell('state', STATE[s.state]);
     row.dataset.state = s.state;
