@@ -151,6 +151,8 @@ class WorkerFrame {
   /** The assets this frame holds: kit.js's URL, and SQLite's when sent. */
   #sent: { kitUrl: string; wasmUrl?: string } | undefined;
   #pingNo = 0;
+  /** When the frame last answered a ping. */
+  #lastPong = -Infinity;
   readonly #pongs = new Map<number, () => void>();
   #watch: Watch | undefined;
 
@@ -195,6 +197,7 @@ class WorkerFrame {
 
   #receive(data: FromFrame): void {
     if (data.h === 'pong') {
+      this.#lastPong = performance.now();
       this.#pongs.get(data.n)?.();
       return;
     }
@@ -234,6 +237,9 @@ class WorkerFrame {
   /** Resolves whether the frame answers within `ms`. */
   ping(ms = CRASH_MS): Promise<boolean> {
     if (this.dead) return Promise.resolve(false);
+    // A watched frame answered a moment ago: no need to wait for another answer (its process may be
+    // slow to schedule while the Worker spins).
+    if (this.#watch && performance.now() - this.#lastPong < 2 * PING_EVERY_MS) return Promise.resolve(true);
     const n = ++this.#pingNo;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
