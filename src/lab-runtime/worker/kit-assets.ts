@@ -6,6 +6,19 @@
 const kitCache = new Map<string, Promise<string>>();
 const wasmCache = new Map<string, Promise<WebAssembly.Module>>();
 
+/**
+ * Hands the Worker kit.js and SQLite's WebAssembly fetched by the page: a Worker hosted in a
+ * sandboxed frame (worker-frame.ts) has an opaque origin and cannot fetch the site's files itself.
+ */
+export function seedAssets(kitUrl: string, kit: string | undefined, wasmUrl: string | undefined, wasm: ArrayBuffer | undefined): void {
+  if (kit !== undefined) kitCache.set(kitUrl, Promise.resolve(kit));
+  if (wasmUrl && wasm && !wasmCache.has(wasmUrl)) {
+    const module = WebAssembly.compile(wasm);
+    module.catch(() => wasmCache.delete(wasmUrl));
+    wasmCache.set(wasmUrl, module);
+  }
+}
+
 /** kit.js, fetched once per URL (the URL changes when the site is rebuilt, through the page's cache). */
 export function loadKit(url: string): Promise<string> {
   let kit = kitCache.get(url);

@@ -7,7 +7,7 @@
  * test: both stop only when the reader's code blocks the event loop.
  */
 import { reportStrayError, runGraded } from '../../../labs/harness/runner/index.ts';
-import { configureKit, loadKit, loadWasm } from './kit-assets.ts';
+import { configureKit, loadKit, loadWasm, seedAssets } from './kit-assets.ts';
 import { installFetchParity } from './fetch-parity.ts';
 import { playgroundMessage, playgroundStray } from './playground-host.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
@@ -61,6 +61,7 @@ async function run(message: Extract<ToWorker, { type: 'run' }>): Promise<void> {
 scope.addEventListener('message', (event) => {
   const message = event.data;
   if (message.type === 'prepare') {
+    seedAssets(message.kitUrl, message.kit, message.wasmUrl, message.wasm);
     // Warm-up only: a failure here is reported by the run that needs the file.
     loadKit(message.kitUrl).catch(() => {});
     if (message.wasmUrl) loadWasm(message.wasmUrl).catch(() => {});

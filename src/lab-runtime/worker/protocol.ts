@@ -6,7 +6,14 @@ import type { FromPlayground, ToPlayground } from '../playground/protocol.ts';
 
 export type ToWorker =
   /** Fetches kit.js (and compiles SQLite's wasm, when given) ahead of the first run, so it starts warm. */
-  | { type: 'prepare'; kitUrl: string; wasmUrl?: string }
+  | {
+      type: 'prepare';
+      kitUrl: string;
+      wasmUrl?: string;
+      /** Their contents, fetched by the page for a Worker that cannot fetch them (worker-frame.ts). */
+      kit?: string;
+      wasm?: ArrayBuffer;
+    }
   | {
       type: 'run';
       id: number;

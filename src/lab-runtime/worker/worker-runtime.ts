@@ -8,12 +8,18 @@
  * `stallTimeoutMs` (a synchronous `while (true) {}` blocks it), when the run outlasts the lab's run
  * limit (a loop that keeps yielding), or when it crashed (e.g. out of memory), it is terminated, a
  * fresh one is started, and the run rejects with a RuntimeError for the reader.
+ *
+ * Memory: the Worker runs in a hidden cross-origin frame of its own process (worker-frame.ts), so
+ * code that allocates without end crashes that frame and not the tab. A frame that stops answering
+ * pings during a run, or when the Worker has been silent for `stallTimeoutMs`, has crashed: the run
+ * rejects with the memory message and the next Worker gets a fresh frame.
  */
 import { MIN_RUN_LIMIT_MS, type LabBundle } from '../../../labs/harness/bundle.ts';
 import { stepResults, type FileOutcome, type LabResult } from '../../../labs/harness/results.ts';
 import { RuntimeError, type LabRuntime, type RunTestsOptions } from '../runtime.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
-import { ABORTED_MESSAGE, BOOT_FAILED_MESSAGE, CRASHED_MESSAGE, NOT_RUN_MESSAGE, stalledMessage } from '../../../labs/harness/messages.ts';
+import { startLabWorker, type LabWorker } from './worker-frame.ts';
+import { ABORTED_MESSAGE, BOOT_FAILED_MESSAGE, CRASHED_MESSAGE, memoryMessage, NOT_RUN_MESSAGE, stalledMessage } from '../../../labs/harness/messages.ts';
 
 export interface WorkerRuntimeOptions {
   /** URL of the lab-assets folder, e.g. `${import.meta.env.BASE_URL}lab-assets/`. */
@@ -22,6 +28,8 @@ export interface WorkerRuntimeOptions {
   stallTimeoutMs?: number;
   /** Overrides the lab's run limit (LabBundle.runLimitMs), e.g. for tests. */
   runLimitMs?: number;
+  /** Runs the Worker in an isolated frame where it can (default); false runs it in the page, e.g. to compare. */
+  isolated?: boolean;
 }
 
 export const DEFAULT_STALL_TIMEOUT_MS = 4000;
@@ -42,7 +50,8 @@ export class WorkerRuntime implements LabRuntime {
   readonly #wasmUrl: string;
   readonly #stallTimeoutMs: number;
   readonly #runLimitMs: number | undefined;
-  #worker: Worker | undefined;
+  readonly #isolated: boolean;
+  #worker: LabWorker | undefined;
   /** Whether the current Worker has said it loaded: a Worker that never did failed to boot. */
   #ready = false;
   /** The current Worker failed while idle (e.g. its script did not load): the next run starts a fresh one. */
@@ -65,12 +74,13 @@ export class WorkerRuntime implements LabRuntime {
     this.#wasmUrl = new URL('sql-wasm.wasm', absolute).href;
     this.#stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     this.#runLimitMs = options.runLimitMs;
+    this.#isolated = options.isolated ?? true;
     this.#start();
   }
 
   /** Starts a Worker in advance, so the next run does not wait for it to load. */
   #start(): void {
-    const worker = new Worker(new URL('./lab-worker.ts', import.meta.url), { type: 'module', name: 'scale-lab-tests' });
+    const worker = startLabWorker('scale-lab-tests', this.#isolated);
     this.#worker = worker;
     this.#ready = false;
     worker.addEventListener('message', (event: MessageEvent<FromWorker>) => {
@@ -146,6 +156,8 @@ export class WorkerRuntime implements LabRuntime {
         worker.removeEventListener('message', onMessage);
         worker.removeEventListener('error', onError);
         worker.removeEventListener('messageerror', onMessageError);
+        worker.removeEventListener('crash', onCrash);
+        worker.watch(false);
         signal?.removeEventListener('abort', onAbort);
         this.#active = undefined;
       };
@@ -159,8 +171,11 @@ export class WorkerRuntime implements LabRuntime {
         // A Worker still loading its script (slow network) gets longer; one that never loads failed to start.
         const ready = this.#ready;
         stallTimer = setTimeout(() => {
-          if (ready) fail(new RuntimeError(stalledMessage(Math.round(this.#stallTimeoutMs / 1000)), 'timeout'));
-          else fail(new RuntimeError(BOOT_FAILED_MESSAGE, 'boot'));
+          if (!ready) return fail(new RuntimeError(BOOT_FAILED_MESSAGE, 'boot'));
+          // A silent Worker whose frame still answers is stuck in a loop; a frame that does not has crashed (onCrash).
+          void worker.responsive().then((alive) => {
+            if (alive && this.#active === active) fail(new RuntimeError(stalledMessage(Math.round(this.#stallTimeoutMs / 1000)), 'timeout'));
+          });
         }, ready ? this.#stallTimeoutMs : Math.max(BOOT_TIMEOUT_MS, this.#stallTimeoutMs));
       };
 
@@ -199,13 +214,18 @@ export class WorkerRuntime implements LabRuntime {
         fail(new RuntimeError(this.#ready ? CRASHED_MESSAGE : BOOT_FAILED_MESSAGE, this.#ready ? 'crash' : 'boot'));
       };
       const onMessageError = () => fail(new RuntimeError(CRASHED_MESSAGE, 'crash'));
+      // The frame's process died: in practice, out of memory.
+      const onCrash = () => fail(new RuntimeError(memoryMessage(), 'crash'));
       const onAbort = () => fail(new RuntimeError(ABORTED_MESSAGE, 'aborted'));
 
       worker.addEventListener('message', onMessage);
       worker.addEventListener('error', onError);
       worker.addEventListener('messageerror', onMessageError);
+      worker.addEventListener('crash', onCrash);
+      worker.watch(true);
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.#active = { fail };
+      const active: ActiveRun = { fail };
+      this.#active = active;
       this.#post({
         type: 'run',
         id,
