@@ -56,14 +56,24 @@ export function settle(): Promise<void> {
     const setImmediate = g.setImmediate;
     return new Promise((resolve) => setImmediate(resolve));
   }
+  const channel = (macrotaskChannel ??= openMacrotaskChannel());
   return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => {
-      channel.port1.close();
-      resolve();
-    };
-    channel.port2.postMessage(0);
+    channel.waiting.push(resolve);
+    channel.port.postMessage(0);
   });
+}
+
+/**
+ * One channel for every settle() in a browser: a fresh MessageChannel per call cost more than the
+ * wait itself, and a graded run waits thousands of times. Messages arrive in the order they were
+ * posted, so each one ends the oldest wait.
+ */
+let macrotaskChannel: { port: MessagePort; waiting: (() => void)[] } | undefined;
+function openMacrotaskChannel(): { port: MessagePort; waiting: (() => void)[] } {
+  const channel = new MessageChannel();
+  const waiting: (() => void)[] = [];
+  channel.port1.onmessage = () => waiting.shift()?.();
+  return { port: channel.port2, waiting };
 }
 
 function sleepOn(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {

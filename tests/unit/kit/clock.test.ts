@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { VirtualClock } from '@scale-lab/kit';
+import { VirtualClock, settle } from '@scale-lab/kit';
 
 describe('VirtualClock', () => {
   test('time moves only when advanced, and timers fire in due order', async () => {
@@ -49,5 +49,27 @@ describe('VirtualClock', () => {
     const slept = clock.sleep(100, controller.signal);
     controller.abort(new Error('gave up'));
     await expect(slept).rejects.toThrow('gave up');
+  });
+});
+
+describe('settle() where there is no setImmediate (a browser Worker)', () => {
+  test('waits a macrotask: microtask chains finish first, and concurrent waits end in the order they began', async () => {
+    const g = globalThis as { setImmediate?: unknown };
+    const saved = g.setImmediate;
+    g.setImmediate = undefined;
+    try {
+      let chained = 0;
+      void (async () => {
+        for (let i = 0; i < 100; i++) await Promise.resolve(), chained++;
+      })();
+      const ended: number[] = [];
+      await Promise.all([0, 1, 2, 3, 4].map((i) => settle().then(() => ended.push(i))));
+      expect(chained).toBe(100);
+      expect(ended).toEqual([0, 1, 2, 3, 4]);
+      // The channel is kept between calls; later waits still end.
+      for (let i = 0; i < 1000; i++) await settle();
+    } finally {
+      g.setImmediate = saved;
+    }
   });
 });
