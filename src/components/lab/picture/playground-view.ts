@@ -205,6 +205,11 @@ export class PlaygroundView {
     this.#announcer.reset();
     this.#log.replaceChildren();
     this.#latest = undefined;
+    // Until its first frame, a new run shows its own start, not the last run's time and counts.
+    this.#clock.textContent = '0.0 s';
+    this.#summary.textContent = 'This run: 0 answered, 0 failed.';
+    this.#summary.dataset.answered = '0';
+    this.#summary.dataset.failed = '0';
     this.#status.textContent = replay.length > 0 ? `Starting your current code, replaying ${replay.length} recorded ${replay.length === 1 ? 'act' : 'acts'} with seed ${seed}…` : `Starting your current code with seed ${seed}…`;
     this.#client.start(this.#o.bundle, this.#o.files(), { seed, replay, speed: this.#speed });
     this.#setRunning(true);
