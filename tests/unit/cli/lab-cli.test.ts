@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { findLab, solutionFiles } from '../../../scripts/lab-runner/catalog.ts';
 import { ROOT } from '../../../scripts/lab-runner/catalog.ts';
+import { freePort } from '../../support/ports.ts';
 import { MISSING_REDIS, redisServerInstalled, startRedisServer } from '../../support/redis-server.ts';
 
 const clones = findLab('clones');
@@ -188,7 +189,7 @@ describe('--files', () => {
 
 describe('--serve', () => {
   test('serves the cluster from a child process; Ctrl+C ends it even while a handler loops', async () => {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const port = await freePort();
     const dir = filesDir('serve-spin', (t) => t.replace('return async (req) => {', "return async (req) => {\n    if (new URL(req.url).pathname === '/spin') while (true) {}"));
     let status = 0;
     const run = await cli(['clones', '--files', dir, '--serve'], {
