@@ -35,7 +35,12 @@ export interface LabWorker {
   removeEventListener(type: 'message', listener: (event: MessageEvent<FromWorker>) => void): void;
   removeEventListener(type: 'error', listener: (event: ErrorEvent) => void): void;
   removeEventListener(type: 'messageerror' | 'crash', listener: (event: Event) => void): void;
-  terminate(): void;
+  /**
+   * Ends the Worker. `andItsFrame`: it was stopped mid-run (stuck, over its limit, cancelled), so its
+   * frame goes too once no other Worker runs there: terminating a Worker does not give back the
+   * memory its code took, and the next run gets a fresh process.
+   */
+  terminate(andItsFrame?: boolean): void;
   /** Pings the frame while `on` (during a run), to notice a crash within CRASH_MS. */
   watch(on: boolean): void;
   /** Whether the frame still answers (a Worker in the page always does). */
@@ -124,7 +129,7 @@ async function hostFrame(): Promise<WorkerFrame | undefined> {
     fallBack('this browser cannot host it');
     return undefined;
   }
-  if (!current || current.dead) current = new WorkerFrame();
+  if (!current || current.dead || current.retiring) current = new WorkerFrame();
   const frame = current;
   const reason = await frame.up;
   if (reason === true) return frame;
@@ -142,6 +147,8 @@ interface Watch {
 
 class WorkerFrame {
   dead = false;
+  /** Takes no new Workers, and is removed when its last one stops. */
+  retiring = false;
   /** true once the frame relays; otherwise why it could not be set up. */
   readonly up: Promise<true | string>;
   readonly #iframe: HTMLIFrameElement;
@@ -210,10 +217,13 @@ class WorkerFrame {
     this.#send({ h: 'start', id, name });
   }
 
-  stop(id: number): void {
+  stop(id: number, andThisFrame = false): void {
     this.watch(id, false);
     this.#workers.delete(id);
     if (!this.dead) this.#send({ h: 'stop', id });
+    if (andThisFrame) this.retiring = true;
+    // Removing the frame ends its process, and with it whatever the stopped Worker still held.
+    if (this.retiring && this.#workers.size === 0 && !this.dead) this.#remove();
   }
 
   /** Sends a Worker's message, after the assets it names: kit.js always, SQLite's once a `prepare` asked for it. */
@@ -385,10 +395,10 @@ class IsolatedWorker extends EventTarget {
     this.#early = [];
   }
 
-  terminate(): void {
+  terminate(andItsFrame = false): void {
     this.#ended = true;
     this.#direct?.terminate();
-    this.#frame?.stop(this.#id);
+    this.#frame?.stop(this.#id, andItsFrame);
   }
 
   watch(on: boolean): void {

@@ -100,8 +100,9 @@ export class WorkerRuntime implements LabRuntime {
     this.#post({ type: 'prepare', kitUrl: this.#kitUrl, ...(this.#warmSql ? { wasmUrl: this.#wasmUrl } : {}) });
   }
 
-  #replace(): void {
-    this.#worker?.terminate();
+  /** `stuck`: the Worker was stopped mid-run, so its frame is replaced too (worker-frame.ts). */
+  #replace(stuck = false): void {
+    this.#worker?.terminate(stuck);
     this.#worker = undefined;
     this.#broken = false;
     if (!this.#disposed) this.#start();
@@ -163,7 +164,7 @@ export class WorkerRuntime implements LabRuntime {
       };
       const fail = (error: RuntimeError) => {
         cleanup();
-        this.#replace();
+        this.#replace(true);
         reject(error);
       };
       const arm = () => {
