@@ -116,7 +116,7 @@ export async function pickRuntime(options: PickRuntimeOptions): Promise<PickedRu
       runtime: options.createWorker(),
       bootInBackground: () =>
         boot().catch((err: unknown) => {
-          console.info(`Scale Lab: WebContainer did not start in the background, so the lab stays on the Worker (${err instanceof Error ? err.message : String(err)}).`);
+          console.info(`Scale Lab: WebContainer did not start in the background, so the lab stays on the Worker (${(err instanceof Error ? err.message : String(err)).replace(/[.\s]+$/, '')}).`);
           return undefined;
         }),
     };

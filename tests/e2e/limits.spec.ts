@@ -4,10 +4,11 @@
  * never blocks for more than 200 ms, and the runtime works again afterwards (nothing left running).
  * The CLI's cases are in tests/unit/cli/lab-cli.test.ts.
  */
-import { expect, test, type Browser, type Page } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { memoryMessage, stalledMessage } from '../../labs/harness/messages.ts';
 import type { LabResult } from '../../labs/harness/results.ts';
 import { findLab, solutionFiles } from '../../scripts/lab-runner/catalog.ts';
+import { overDevTools } from '../support/devtools.ts';
 
 type RunReply =
   | { ok: true; result: LabResult; ms: number; output: { stream: string; text: string }[] }
@@ -177,33 +178,6 @@ test('a cross-origin sandboxed frame that runs out of memory crashes alone: the 
   await pageCdp.detach();
   await browserCdp.detach();
 });
-
-/**
- * The page over a DevTools session of its own: Playwright stops driving a page once any of its
- * frames has crashed, and these tests crash the runtime's frame on purpose. Also says which targets
- * the browser reports crashed.
- */
-async function overDevTools(page: Page, browser: Browser) {
-  const browserCdp = await browser.newBrowserCDPSession();
-  const crashed: string[] = [];
-  const targets = new Map<string, string>();
-  const seen = (e: { targetInfo: { targetId: string; type: string } }) => targets.set(e.targetInfo.targetId, e.targetInfo.type);
-  browserCdp.on('Target.targetCreated', seen);
-  browserCdp.on('Target.targetInfoChanged', seen);
-  browserCdp.on('Target.targetCrashed', (e) => crashed.push(targets.get(e.targetId) ?? e.targetId));
-  await browserCdp.send('Target.setDiscoverTargets', { discover: true });
-  const pageCdp = await page.context().newCDPSession(page);
-  const ask = async <T>(expression: string): Promise<T> => {
-    const reply = await pageCdp.send('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true });
-    if (reply.exceptionDetails) throw new Error(reply.exceptionDetails.exception?.description ?? reply.exceptionDetails.text);
-    return reply.result.value as T;
-  };
-  const close = async () => {
-    await pageCdp.detach();
-    await browserCdp.detach();
-  };
-  return { ask, crashed, targets, close };
-}
 
 /**
  * Code that allocates without end, in the runtime's frame. `memory`: the frame's process runs out of

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Locator, type Page } from '@playwright/test';
+import { overDevTools } from '../support/devtools.ts';
 import { applySolution, openFreshLab as openLab, replaceEditorText, watchLongTasks } from '../support/lab-page.ts';
 
 /**
@@ -168,6 +169,40 @@ test('a handler that never returns stops the playground within seconds with a pl
   await expect(root.getByTestId('playground-status')).toContainText('running');
   await root.getByTestId('playground-send').click();
   await expect(root.locator('[data-testid="picture-table"] tr[data-node="lb"]')).toContainText(/[1-9]\d* req\/s/, { timeout: 15_000 });
+});
+
+test('a handler that fills memory stops the playground with the memory message; the tab lives and answers throughout', async ({ page, browser }) => {
+  test.setTimeout(120_000);
+  const root = await openLab(page, '01-clones');
+  // 16 MB kept for every request, forever: at 50 requests a second V8's heap limit comes within
+  // seconds, while each moment of cluster time stays short (the playground keeps answering).
+  const hoarding = ROUND_ROBIN.replace('let next = 0;', 'let next = 0;\n  const block = new Array(2e6).fill(1.5);\n  const hoard: number[][] = [];').replace(
+    'return async (req) =>',
+    'return async (req) => {\n    hoard.push(block.slice());\n    return ctx.forward(req, servers[next++ % servers.length]!);\n  };\n  return async (req) =>',
+  );
+  await replaceEditorText(page, root, 'balancer.ts', hoarding);
+  await root.getByTestId('playground-open').click();
+  await root.getByTestId('playground-start').click();
+  await expect(root.getByTestId('playground-status')).toContainText('running');
+  // From here the page is driven over DevTools: Playwright stops driving a page one of whose frames crashed.
+  const { ask, crashed, close } = await overDevTools(page, browser);
+  await ask(`document.querySelector('[data-testid="playground-send"]').click()`);
+  const sent = Date.now();
+  let slowest = 0;
+  let status = '';
+  while (!status.includes('memory') && Date.now() - sent < 60_000) {
+    const before = Date.now();
+    status = await ask<string>(`new Promise((resolve) => setTimeout(() => resolve(document.querySelector('[data-testid="playground-status"]').textContent), 100))`);
+    slowest = Math.max(slowest, Date.now() - before);
+  }
+  console.log(`playground memory: stopped after ${Date.now() - sent} ms; crashed ${JSON.stringify(crashed)}; slowest probe ${slowest} ms`);
+  expect(status).toContain('Your code used too much memory, so the playground was stopped');
+  // Only frames crashed, never the tab (Chromium may put the tests' frame in the playground's
+  // process: it goes too, and the next run gets a fresh one), and the page answered throughout.
+  expect(crashed.filter((target) => target !== 'iframe')).toEqual([]);
+  expect(slowest).toBeLessThan(1000);
+  expect(await ask<string>(`document.querySelector('[data-testid="playground-start"]').textContent`)).toBe('Start your cluster');
+  await close();
 });
 
 const OTHER_LABS = readdirSync(new URL('../../labs/', import.meta.url)).filter((d) => /^\d\d-/.test(d) && !['01-clones', '03-caching'].includes(d));

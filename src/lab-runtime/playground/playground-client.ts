@@ -1,11 +1,13 @@
 /**
  * The page's end of the playground: starts the playground Worker, sends it the reader's files and
- * acts, and hands frames to the view. The reader's code is hostile until proven otherwise: a Worker
- * that posts nothing for STALL_MS while running (a synchronous loop in a handler) is terminated and
- * replaced, and the reader is told why, in one sentence.
+ * acts, and hands frames to the view. The reader's code is hostile until proven otherwise: the Worker
+ * runs in a sandboxed frame of its own process (worker-frame.ts), so code that fills memory crashes
+ * that frame and not the tab; a Worker that posts nothing for STALL_MS while running (a synchronous
+ * loop in a handler) is terminated and replaced. Either way the reader is told why, in one sentence.
  */
 import type { LabBundle } from '../../../labs/harness/bundle.ts';
 import type { FromWorker, ToWorker } from '../worker/protocol.ts';
+import { startLabWorker, type LabWorker } from '../worker/worker-frame.ts';
 import type { Act, Action, Frame, FromPlayground, ToPlayground } from './protocol.ts';
 
 /** A running playground that says nothing for this long is stopped. */
@@ -13,6 +15,9 @@ export const STALL_MS = 4000;
 
 export const STALLED_MESSAGE =
   'Your code kept the cluster busy and time could not move on, so the playground was stopped. Look for a loop that never ends in a handler, fix it and start again. Your edits are safe.';
+
+export const MEMORY_MESSAGE =
+  'Your code used too much memory, so the playground was stopped. Look for code that keeps adding to a list or a map without end, fix it and start again. Your edits are safe.';
 
 export interface PlaygroundEvents {
   onStarted(info: Extract<FromPlayground, { type: 'started' }>): void;
@@ -25,7 +30,7 @@ export class PlaygroundClient {
   readonly #kitUrl: string;
   readonly #wasmUrl: string;
   readonly #events: PlaygroundEvents;
-  #worker: Worker | undefined;
+  #worker: LabWorker | undefined;
   #run = 0;
   #running = false;
   /** Paused: no frames come, and that is not a stall. */
@@ -39,10 +44,10 @@ export class PlaygroundClient {
     this.#events = events;
   }
 
-  #worker_(): Worker {
+  #worker_(): LabWorker {
     if (this.#worker) return this.#worker;
     // The graded tests' script, already loaded with the lab: a second instance costs no download.
-    const worker = new Worker(new URL('../worker/lab-worker.ts', import.meta.url), { type: 'module', name: 'scale-lab-playground' });
+    const worker = startLabWorker('scale-lab-playground');
     worker.addEventListener('message', (event: MessageEvent<FromWorker>) => {
       if (event.data.type === 'playground') this.#receive(event.data.message);
     });
@@ -50,6 +55,8 @@ export class PlaygroundClient {
       event.preventDefault();
       this.#fail('The playground stopped: its Worker crashed, most likely out of memory. Look for code that keeps adding to a list or a map without end, and start again.');
     });
+    // Its frame's process died: in practice, out of memory.
+    worker.addEventListener('crash', () => this.#fail(MEMORY_MESSAGE));
     worker.postMessage({ type: 'playground', message: { type: 'prepare', kitUrl: this.#kitUrl } } satisfies ToWorker);
     this.#worker = worker;
     return worker;
@@ -77,11 +84,13 @@ export class PlaygroundClient {
   #settle(): void {
     this.#running = false;
     clearTimeout(this.#stall);
+    this.#worker?.watch(false);
   }
 
   #fail(message: string): void {
     this.#settle();
-    this.#worker?.terminate();
+    // Stopped while running: its frame goes too, with whatever the reader's code held.
+    this.#worker?.terminate(true);
     this.#worker = undefined;
     this.#events.onFailed(message);
   }
@@ -94,6 +103,8 @@ export class PlaygroundClient {
   start(bundle: LabBundle, files: Record<string, string>, options: { seed: number; replay: Action[]; speed: number }): void {
     const run = ++this.#run;
     this.#running = true;
+    // Pinged while it runs, to notice within seconds a frame that crashed.
+    this.#worker_().watch(true);
     this.#paused = options.speed === 0;
     this.#post({ type: 'speed', perSecond: options.speed });
     this.#post({ type: 'start', run, kitUrl: this.#kitUrl, wasmUrl: this.#wasmUrl, bundle, files, seed: options.seed, replay: options.replay });

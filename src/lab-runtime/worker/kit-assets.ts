@@ -3,6 +3,8 @@
  * and kept, and a fresh kit pointed at the compiled module. Shared by the graded-test Worker and
  * the playground Worker.
  */
+import { fetchOnce } from './fetch-once.ts';
+
 const kitCache = new Map<string, Promise<string>>();
 const wasmCache = new Map<string, Promise<WebAssembly.Module>>();
 
@@ -21,31 +23,12 @@ export function seedAssets(kitUrl: string, kit: string | undefined, wasmUrl: str
 
 /** kit.js, fetched once per URL (the URL changes when the site is rebuilt, through the page's cache). */
 export function loadKit(url: string): Promise<string> {
-  let kit = kitCache.get(url);
-  if (!kit) {
-    kit = fetch(url, { cache: 'no-cache' }).then(async (res) => {
-      if (!res.ok) throw new Error(`the lab kit could not be loaded (HTTP ${res.status} for ${url})`);
-      return res.text();
-    });
-    // A failed download is tried again on the next run.
-    kit.catch(() => kitCache.delete(url));
-    kitCache.set(url, kit);
-  }
-  return kit;
+  return fetchOnce(kitCache, url, (res) => res.text(), 'the lab kit');
 }
 
 /** SQLite's WebAssembly, compiled once and instantiated again for each test file's fresh kit. */
 export function loadWasm(url: string): Promise<WebAssembly.Module> {
-  let module = wasmCache.get(url);
-  if (!module) {
-    module = fetch(url, { cache: 'no-cache' }).then(async (res) => {
-      if (!res.ok) throw new Error(`HTTP ${res.status} for ${url}`);
-      return WebAssembly.compile(await res.arrayBuffer());
-    });
-    module.catch(() => wasmCache.delete(url));
-    wasmCache.set(url, module);
-  }
-  return module;
+  return fetchOnce(wasmCache, url, async (res) => WebAssembly.compile(await res.arrayBuffer()), 'SQLite');
 }
 
 /** Points a fresh kit's sql.js at the cached module; sql.js only asks for it when a lab creates a database. */

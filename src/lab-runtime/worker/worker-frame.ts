@@ -10,17 +10,23 @@
  * MessageChannel, and answers pings. The page fetches kit.js and SQLite's WebAssembly itself and
  * the frame gives them to every Worker it starts (kit-assets.ts keeps them).
  *
- * A crashed frame answers nothing: while a run is watched the page pings it, and one that has not
- * answered within CRASH_MS is removed, its Workers report `crash`, and the next Worker gets a fresh
- * frame. Where the frame cannot be set up (a host's Content-Security-Policy forbidding inline
+ * Each kind of Worker (by name: the tests', the playground's) gets a frame of its own. A crashed
+ * frame answers nothing: while a run is watched the page pings it, and one that has not answered
+ * within CRASH_MS is removed, its Workers report `crash`, and the next Worker gets a fresh frame, as
+ * it does after a Worker was stopped mid-run. Where the frame cannot be set up (a host's Content-Security-Policy forbidding inline
  * scripts or data: Workers, a dev server whose worker script is not one file), Workers run directly
  * in the page as before, and the console says so once.
  */
 import workerUrl from './lab-worker.ts?worker&url';
+import { usesDatabase } from '../../../labs/harness/bundle.ts';
+import { fetchOnce } from './fetch-once.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
 
-/** A frame that has not answered a ping for this long has crashed (its process died, out of memory in practice). */
-export const CRASH_MS = 1500;
+/**
+ * A frame that has not answered a ping for this long has crashed (its process died, out of memory in
+ * practice). Long enough that a process merely starved of CPU on a busy machine still answers.
+ */
+export const CRASH_MS = 3000;
 /** How often a watched frame is pinged. */
 const PING_EVERY_MS = 250;
 /** How long a frame that has loaded may take to say it is up before Workers run in the page instead. */
@@ -64,7 +70,7 @@ onmessage = (event) => {
   port.onmessage = ({ data: m }) => {
     if (m.h === 'ping') port.postMessage({ h: 'pong', n: m.n });
     else if (m.h === 'post') workers.get(m.id)?.postMessage(m.data);
-    else if (m.h === 'assets') { assets = m.assets; for (const worker of workers.values()) seed(worker); }
+    else if (m.h === 'assets') { assets = { ...assets, ...m.assets }; for (const worker of workers.values()) seed(worker); }
     else if (m.h === 'start') {
       let worker;
       try { worker = new Worker(source, { type: 'module', name: m.name }); }
@@ -94,17 +100,24 @@ const pageAssets = new Map<string, Promise<string | ArrayBuffer>>();
 function fetchAsset(url: string, as: 'text'): Promise<string>;
 function fetchAsset(url: string, as: 'arrayBuffer'): Promise<ArrayBuffer>;
 function fetchAsset(url: string, as: 'text' | 'arrayBuffer'): Promise<string | ArrayBuffer> {
-  let asset = pageAssets.get(url);
-  if (!asset) {
-    // As the Worker fetched them: revalidated, so a rebuilt site is picked up.
-    asset = fetch(url, { cache: 'no-cache' }).then((res): Promise<string | ArrayBuffer> => {
-      if (!res.ok) throw new Error(`HTTP ${res.status} for ${url}`);
-      return as === 'text' ? res.text() : res.arrayBuffer();
-    });
-    asset.catch(() => pageAssets.delete(url));
-    pageAssets.set(url, asset);
+  return fetchOnce(pageAssets, url, (res) => (as === 'text' ? res.text() : res.arrayBuffer()));
+}
+
+/**
+ * The files a Worker's message will make it load: kit.js for anything that runs lab code, SQLite's
+ * WebAssembly where the lab's cluster has a database (or a `prepare` asks for it).
+ */
+function assetsFor(message: ToWorker): { kitUrl?: string; wasmUrl?: string } {
+  const m = message.type === 'playground' ? message.message : message;
+  switch (m.type) {
+    case 'prepare':
+      return { kitUrl: m.kitUrl, ...(m.wasmUrl ? { wasmUrl: m.wasmUrl } : {}) };
+    case 'run':
+    case 'start':
+      return { kitUrl: m.kitUrl, ...(usesDatabase(m.bundle) ? { wasmUrl: m.wasmUrl } : {}) };
+    default:
+      return {};
   }
-  return asset;
 }
 
 /** Why Workers run in the page rather than in a frame; said in the console once. */
@@ -116,10 +129,14 @@ function fallBack(reason: string): void {
   console.warn(`Scale Lab: the lab's tests run in a Worker of this page, not in an isolated frame (${reason}). Code that uses too much memory may crash this tab.`);
 }
 
-let current: WorkerFrame | undefined;
+/**
+ * The page's frames, one per kind of Worker (the tests', the playground's): code that fills memory
+ * in the playground crashes the playground's frame, not the one the tests run in.
+ */
+const frames = new Map<string, WorkerFrame>();
 
-/** The page's frame, set up on first use and again after a crash; undefined where Workers run in the page. */
-async function hostFrame(): Promise<WorkerFrame | undefined> {
+/** The frame for Workers of this name, set up on first use and again after a crash; undefined where Workers run in the page. */
+async function hostFrame(name: string): Promise<WorkerFrame | undefined> {
   if (fallback !== undefined) return undefined;
   if (import.meta.env.DEV) {
     fallBack('the dev server serves the worker script as separate modules');
@@ -129,8 +146,11 @@ async function hostFrame(): Promise<WorkerFrame | undefined> {
     fallBack('this browser cannot host it');
     return undefined;
   }
-  if (!current || current.dead || current.retiring) current = new WorkerFrame();
-  const frame = current;
+  let frame = frames.get(name);
+  if (!frame || frame.dead || frame.retiring) {
+    frame = new WorkerFrame();
+    frames.set(name, frame);
+  }
   const reason = await frame.up;
   if (reason === true) return frame;
   fallBack(reason);
@@ -155,8 +175,8 @@ class WorkerFrame {
   readonly #channel = new MessageChannel();
   readonly #workers = new Map<number, IsolatedWorker>();
   readonly #watched = new Set<number>();
-  /** The assets this frame holds: kit.js's URL, and SQLite's when sent. */
-  #sent: { kitUrl: string; wasmUrl?: string } | undefined;
+  /** The URLs of the files this frame holds (kit.js, SQLite's WebAssembly). */
+  readonly #sent = new Set<string>();
   #pingNo = 0;
   /** When the frame last answered a ping. */
   #lastPong = -Infinity;
@@ -226,19 +246,20 @@ class WorkerFrame {
     if (this.retiring && this.#workers.size === 0 && !this.dead) this.#remove();
   }
 
-  /** Sends a Worker's message, after the assets it names: kit.js always, SQLite's once a `prepare` asked for it. */
+  /** Sends a Worker's message, after the files it will need that the frame does not hold yet. */
   async post(id: number, message: ToWorker): Promise<void> {
-    if (message.type === 'prepare' || message.type === 'run') {
-      const wasmUrl = message.type === 'prepare' ? message.wasmUrl : this.#sent?.wasmUrl;
-      if (this.#sent?.kitUrl !== message.kitUrl || this.#sent.wasmUrl !== wasmUrl) {
-        try {
-          const [kit, wasm] = await Promise.all([fetchAsset(message.kitUrl, 'text'), wasmUrl ? fetchAsset(wasmUrl, 'arrayBuffer') : undefined]);
-          this.#sent = { kitUrl: message.kitUrl, ...(wasmUrl ? { wasmUrl } : {}) };
-          // The page keeps its copy for the next frame; the frame clones its own for each Worker.
-          this.#send({ h: 'assets', assets: { kitUrl: message.kitUrl, kit, ...(wasmUrl ? { wasmUrl, wasm } : {}) } });
-        } catch {
-          // Not fetched: the Worker tries itself and the run reports what went wrong.
-        }
+    const { kitUrl, wasmUrl } = assetsFor(message);
+    const kitNeeded = kitUrl !== undefined && !this.#sent.has(kitUrl);
+    const wasmNeeded = wasmUrl !== undefined && !this.#sent.has(wasmUrl);
+    if (kitNeeded || wasmNeeded) {
+      try {
+        const [kit, wasm] = await Promise.all([kitNeeded ? fetchAsset(kitUrl, 'text') : undefined, wasmNeeded ? fetchAsset(wasmUrl, 'arrayBuffer') : undefined]);
+        if (kitNeeded) this.#sent.add(kitUrl);
+        if (wasmNeeded) this.#sent.add(wasmUrl);
+        // The page keeps its copy for the next frame; the frame clones its own for each Worker.
+        this.#send({ h: 'assets', assets: { ...(kitNeeded ? { kitUrl, kit } : {}), ...(wasmNeeded ? { wasmUrl, wasm } : {}) } });
+      } catch {
+        // Not fetched: the Worker tries itself and the run reports what went wrong.
       }
     }
     if (!this.dead) this.#send({ h: 'post', id, data: message });
@@ -337,7 +358,7 @@ class IsolatedWorker extends EventTarget {
   constructor(name: string, isolated: boolean) {
     super();
     this.#name = name;
-    const frame = isolated ? hostFrame() : Promise.resolve(undefined);
+    const frame = isolated ? hostFrame(name) : Promise.resolve(undefined);
     this.#chain = frame.then((frame) => {
       if (this.#ended) return;
       if (!frame) return this.#goDirect();

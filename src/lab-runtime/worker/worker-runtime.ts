@@ -14,7 +14,7 @@
  * pings during a run, or when the Worker has been silent for `stallTimeoutMs`, has crashed: the run
  * rejects with the memory message and the next Worker gets a fresh frame.
  */
-import { MIN_RUN_LIMIT_MS, type LabBundle } from '../../../labs/harness/bundle.ts';
+import { MIN_RUN_LIMIT_MS, usesDatabase, type LabBundle } from '../../../labs/harness/bundle.ts';
 import { stepResults, type FileOutcome, type LabResult } from '../../../labs/harness/results.ts';
 import { RuntimeError, type LabRuntime, type RunTestsOptions } from '../runtime.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
@@ -92,6 +92,10 @@ export class WorkerRuntime implements LabRuntime {
       event.preventDefault();
       if (this.#worker === worker && !this.#active) this.#broken = true;
     });
+    // Its frame died while no run watched it: the next run starts afresh rather than wait on a dead Worker.
+    worker.addEventListener('crash', () => {
+      if (this.#worker === worker && !this.#active) this.#broken = true;
+    });
     this.#prepare();
   }
 
@@ -117,7 +121,7 @@ export class WorkerRuntime implements LabRuntime {
     this.#bundle = bundle;
     this.#files = { ...bundle.starter, ...files };
     // Warm-up: a lab whose cluster has a database will need SQLite; compile it before the first run.
-    this.#warmSql = Object.values(bundle.starter).some((text) => /\baddDatabase\s*\(/.test(text));
+    this.#warmSql = usesDatabase(bundle);
     this.#prepare();
   }
 
