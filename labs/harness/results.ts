@@ -47,8 +47,10 @@ export interface FileOutcome {
 export type ReplayEntry =
   /** An HTTP call from `from` to `to`, sent at `at`, answered (`status`) or failed (`failure`) at `end`. */
   | { kind: 'call'; at: number; end: number; from: string; to: string; what: string; status?: number; failure?: string; evidence?: number[] }
-  /** A key-value command or an SQL statement sent to a store or a database. */
+  /** A key-value command, an SQL statement or a queue operation sent to a store, a database or a queue. */
   | { kind: 'op'; at: number; from: string; to: string; what: string; evidence?: number[] }
+  /** Something a node did on its own: an HTTP cache's answer (hit, stale, miss…). */
+  | { kind: 'note'; at: number; node: string; text: string; evidence?: number[] }
   /** A node changed state: killed, failing, slow, hung, restarted, up, or promoted. */
   | { kind: 'state'; at: number; node: string; state: string }
   /** A `ctx.log` line (and errors the cluster logged for a node). */

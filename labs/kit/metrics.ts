@@ -48,7 +48,11 @@ export type ClusterEvent =
   /** A replica's positions moved: `received` from its primary's log, `applied` to its data. */
   | { type: 'replication'; at: number; node: string; primary: string; received: number; applied: number }
   | { type: 'promotion'; at: number; node: string; previous: string }
-  | { type: 'queue'; at: number; node: string; op: 'send' | 'receive' | 'delete' | 'dead-letter'; id: string }
+  /**
+   * A queue took in, handed out, deleted or dead-lettered message `id`; `by` is the node that asked (for
+   * a dead-letter queue, the queue that redrove it; none when a test put the message there).
+   */
+  | { type: 'queue'; at: number; node: string; op: 'send' | 'receive' | 'delete' | 'dead-letter'; id: string; by?: string }
   /** An HTTP cache answered: an edge node, or a client's private cache (`node` is the client). */
   | { type: 'cache'; at: number; node: string; key: string; outcome: 'hit' | 'stale' | 'revalidated' | 'miss' | 'pass' };
 

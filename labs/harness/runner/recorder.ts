@@ -1,6 +1,7 @@
 /**
  * Records what happens in each graded test, for a replay of the tests that fail: the calls between
- * nodes, the store and database operations, node states and `ctx.log` lines of every cluster the
+ * nodes, the store, database and queue operations, HTTP caches' answers, node states and `ctx.log`
+ * lines of every cluster the
  * test makes, and what its `evidence(…)` calls name. Bounded: per cluster the first and the last
  * events are kept and what lies between is summarised; a passed test's recording is dropped at once;
  * the run as a whole keeps at most `run` entries. Environment-neutral, like the rest of the runner,
@@ -31,8 +32,8 @@ export interface RecordingLimits {
 
 export const RECORDING_LIMITS: RecordingLimits = { head: 200, tail: 800, clusters: 3, run: 10_000 };
 
-/** Kinds of event a replay shows; the others (sent, cache, queue, replication) are not recorded. */
-const RECORDED = new Set(['request', 'answered', 'failed', 'kv', 'query', 'node', 'promotion', 'log']);
+/** Kinds of event a replay shows; the others (sent; replication, whose positions move with every write) are not recorded. */
+const RECORDED = new Set(['request', 'answered', 'failed', 'kv', 'query', 'queue', 'cache', 'node', 'promotion', 'log']);
 const MAX_TEXT = 160;
 const MAX_SUMMARY_KINDS = 12;
 
@@ -48,6 +49,10 @@ function describe(e: ClusterEvent): string {
       return `${e.from} → ${e.node} ${e.command}`;
     case 'query':
       return `${e.from} → ${e.node} SQL`;
+    case 'queue':
+      return `${e.by ?? e.node} → ${e.node} ${e.op}`;
+    case 'cache':
+      return `${e.node} cache ${e.outcome}`;
     case 'log':
       return `${e.node} log lines`;
     default:
@@ -251,6 +256,17 @@ function entriesOf(events: ClusterEvent[], seqs: number[], named: Named[], count
         const what = e.type === 'kv' ? `${e.command} ${e.key}${e.hit === true ? ' (hit)' : e.hit === false ? ' (miss)' : ''}` : e.sql;
         const evidence = marks(e, seq);
         out.push({ kind: 'op', at: e.at, from: e.from, to: e.node, what: clipText(what), ...(evidence ? { evidence } : {}) });
+        return;
+      }
+      case 'queue': {
+        const evidence = marks(e, seq);
+        const what = `${e.op} ${e.id}`;
+        out.push(e.by !== undefined ? { kind: 'op', at: e.at, from: e.by, to: e.node, what, ...(evidence ? { evidence } : {}) } : { kind: 'note', at: e.at, node: e.node, text: what, ...(evidence ? { evidence } : {}) });
+        return;
+      }
+      case 'cache': {
+        const evidence = marks(e, seq);
+        out.push({ kind: 'note', at: e.at, node: e.node, text: clipText(`cache ${e.outcome} ${e.key}`), ...(evidence ? { evidence } : {}) });
         return;
       }
       case 'node':

@@ -126,20 +126,21 @@ export class QueueNode extends ClusterNode {
     else clock.setTimeout(wake, at - clock.now());
   }
 
-  send(body: string, delay = 0): string {
+  /** `from`: the node that sent it, named in the event stream. */
+  send(body: string, delay = 0, from?: string): string {
     if (typeof body !== 'string') throw new QueueError('InvalidParameterValue', `a message body is a string (JSON.stringify objects), not ${typeof body}`);
     if (!(delay >= 0)) throw new QueueError('InvalidParameterValue', `delay must be a number of ms ≥ 0, not ${delay}`);
     const now = this.#env.clock.now();
     const id = `${this.name}-${++this.#seq}`;
     this.#messages.push({ id, body, sentAt: now, visibleAt: now + delay, receiveCount: 0, receipt: undefined });
     this.#counts.sent++;
-    this.#emit('send', id);
+    this.#emit('send', id, from);
     this.#wakeAt(now + delay);
     return id;
   }
 
   /** Takes what is visible now (no waiting). */
-  take(max: number, visibilityTimeout: number): QueueMessage[] {
+  take(max: number, visibilityTimeout: number, from?: string): QueueMessage[] {
     const now = this.#env.clock.now();
     const taken: QueueMessage[] = [];
     for (const m of [...this.#messages]) {
@@ -153,7 +154,7 @@ export class QueueNode extends ClusterNode {
       m.receipt = `${m.id}#${m.receiveCount}`;
       m.visibleAt = now + visibilityTimeout;
       this.#counts.received++;
-      this.#emit('receive', m.id);
+      this.#emit('receive', m.id, from);
       this.#wakeAt(m.visibleAt);
       taken.push({ id: m.id, body: m.body, receipt: m.receipt, receiveCount: m.receiveCount, sentAt: m.sentAt });
     }
@@ -166,18 +167,18 @@ export class QueueNode extends ClusterNode {
     this.#messages.splice(this.#messages.indexOf(m), 1);
     this.#counts.deadLettered++;
     this.#emit('dead-letter', m.id);
-    target.send(m.body);
+    target.send(m.body, 0, this.name);
   }
 
   /** Receives, waiting up to `wait` ms for a message when none is visible. */
-  async receive(options: ReceiveOptions): Promise<QueueMessage[]> {
+  async receive(options: ReceiveOptions, from?: string): Promise<QueueMessage[]> {
     const max = options.max ?? 1;
     if (!Number.isInteger(max) || max < 1 || max > 10) throw new QueueError('InvalidParameterValue', `max must be a whole number from 1 to 10, not ${max}`);
     const visibility = options.visibilityTimeout ?? this.#visibility;
     const { clock } = this.#env;
     const deadline = clock.now() + (options.wait ?? 0);
     for (;;) {
-      const taken = this.take(max, visibility);
+      const taken = this.take(max, visibility, from);
       if (taken.length > 0 || clock.now() >= deadline) return taken;
       const life = this.life;
       await new Promise<void>((resolve) => {
@@ -199,12 +200,12 @@ export class QueueNode extends ClusterNode {
     return this.#messages.find((m) => m.receipt === receipt);
   }
 
-  delete(receipt: string): boolean {
+  delete(receipt: string, from?: string): boolean {
     const m = this.#latest(receipt);
     if (!m) return false;
     this.#messages.splice(this.#messages.indexOf(m), 1);
     this.#counts.deleted++;
-    this.#emit('delete', m.id);
+    this.#emit('delete', m.id, from);
     return true;
   }
 
@@ -231,8 +232,8 @@ export class QueueNode extends ClusterNode {
     return this.#messages.map((m) => m.body);
   }
 
-  #emit(op: 'send' | 'receive' | 'delete' | 'dead-letter', id: string): void {
-    if (this.#env.metrics.listening) this.#env.metrics.emit({ type: 'queue', at: this.#env.clock.now(), node: this.name, op, id });
+  #emit(op: 'send' | 'receive' | 'delete' | 'dead-letter', id: string, from?: string): void {
+    if (this.#env.metrics.listening) this.#env.metrics.emit({ type: 'queue', at: this.#env.clock.now(), node: this.name, op, id, ...(from !== undefined ? { by: from } : {}) });
   }
 }
 
@@ -266,9 +267,9 @@ export function queueClient(env: NodeEnv, from: string, name: string, limits: Ca
       return serve();
     }));
   return {
-    send: (body, options) => call(() => node.send(body, options?.delay)),
-    receive: (options = {}) => call(() => node.receive(options)),
-    delete: (receipt) => call(() => node.delete(receipt)),
+    send: (body, options) => call(() => node.send(body, options?.delay, from)),
+    receive: (options = {}) => call(() => node.receive(options, from)),
+    delete: (receipt) => call(() => node.delete(receipt, from)),
     changeVisibility: (receipt, ms) => call(() => node.changeVisibility(receipt, ms)),
   };
 }

@@ -44,6 +44,22 @@ test('lifelines follow the calls, and the picture at an instant counts the last 
   expect(late.nodes.find((n) => n.name === 'lb')).toMatchObject({ rps: 1, errors: 1 });
 });
 
+test("queue operations fold like other operations, and a cache's answers are notes on its own line", () => {
+  const entries: ReplayEntry[] = [];
+  for (let i = 0; i < 4; i++) entries.push({ kind: 'op', at: i, from: 'app-1', to: 'jobs', what: `send jobs-${i + 1}` });
+  for (let i = 0; i < 3; i++) entries.push({ kind: 'note', at: 10 + i, node: 'browser-1', text: `cache hit /item/${i}` });
+  entries.push({ kind: 'note', at: 20, node: 'jobs', text: 'send jobs-9', evidence: [0] });
+  const c = cluster(entries);
+  const rows = rowsOf(c);
+  expect(rows.map((r) => (r.kind === 'entries' ? [r.entries.length, r.times] : 'cut'))).toEqual([[1, 4], [1, 3], [1, 1]]);
+  expect(rowText(rows[0]!, [])).toBe('0.000 s to 0.003 s: 4 times: app-1 → jobs: send jobs-1');
+  expect(rowText(rows[1]!, [])).toBe('0.010 s to 0.012 s: 3 times: browser-1: cache hit /item/0');
+  expect(rowText(rows[2]!, ['the message a test put there'])).toBe('0.020 s: jobs: send jobs-9. Evidence: the message a test put there');
+  expect(lifelines(c, 'lb')).toEqual(expect.arrayContaining(['app-1', 'browser-1']));
+  const withNote: ReplayFile = { ...file, replay: { ...replay, clusters: [c], evidence: [{ label: 'the message', matched: 1 }] } };
+  expect(parseReplayFile(replayFileText(withNote), '01-clones')).toEqual(withNote);
+});
+
 const replay: TestReplay = { test: 'split 300 requests', clusters: [cluster([call(0, 'client', 'lb', { evidence: [0] })])], evidence: [{ label: 'the requests', matched: 1 }] };
 const file: ReplayFile = { format: 'scale-lab-replay', version: 1, lab: '01-clones', step: { id: 'round-robin', title: 'Round robin' }, message: 'expected 100, received 300', replay };
 

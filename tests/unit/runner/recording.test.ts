@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, expect, test } from 'vitest';
 import { buildLabBundle, bundleKit } from '../../../scripts/build-lab-assets.ts';
-import { findLab, ROOT, type LabFolder } from '../../../scripts/lab-runner/catalog.ts';
+import { findLab, ROOT, starterFiles, type LabFolder } from '../../../scripts/lab-runner/catalog.ts';
+import { runLabInProcess } from '../../../scripts/lab-runner/run-node.ts';
 import type { LabBundle } from '../../../labs/harness/bundle.ts';
 import { jsonSummary } from '../../../labs/harness/report.ts';
 import { stepResults, type ReplayEntry } from '../../../labs/harness/results.ts';
@@ -80,7 +81,8 @@ test('without recording, outcomes and step results are as before, and --json pri
   const cli = spawnSync(process.execPath, [join(ROOT, 'scripts/lab.ts'), 'clones', '--starter', '--step', step.id, '--json'], { cwd: ROOT, encoding: 'utf8' });
   expect(cli.stderr).toBe('');
   expect(cli.stdout).toBe(`{"lab":"${lab.name}","steps":[{"id":"${step.id}","passed":false}]}\n`);
-});
+  // The CLI builds the lab and runs it in a child process: seconds on a busy machine.
+}, 30_000);
 
 test('evidence says what is wrong with its arguments, and graded tests may not take over the recorder', async () => {
   const { evidence } = await import('../../../labs/kit/index.ts');
@@ -90,4 +92,26 @@ test('evidence says what is wrong with its arguments, and graded tests may not t
   expect(() => evidence('requests', () => true)).not.toThrow();
   const { checkGradedTestSource } = await import('../../../labs/harness/graded-api.ts');
   expect(checkGradedTestSource('x.test.ts', "import { watchClusters } from '@scale-lab/kit';")).toEqual([expect.stringMatching(/watchClusters belongs to the runner/)]);
+});
+
+/** Every step of a lab's starter, recorded (in this process, as the grader check runs it). */
+async function starterReplays(topic: string): Promise<ReplayEntry[]> {
+  const other = findLab(topic);
+  const result = await runLabInProcess(other, starterFiles(other));
+  return result.steps.flatMap((s) => s.replays ?? []).flatMap((r) => r.clusters.flatMap((c) => c.entries));
+}
+
+test('queue operations are in the replay as messages from the node that asked to the queue, with the message they moved', async () => {
+  const entries = await starterReplays('asynchronism');
+  const ops = entries.filter((e): e is Extract<ReplayEntry, { kind: 'op' }> => e.kind === 'op' && /^(send|receive|delete|dead-letter) /.test(e.what));
+  const said = new Set(ops.map((e) => e.what.split(' ')[0]));
+  expect(said).toEqual(expect.objectContaining(new Set(['send', 'receive'])));
+  for (const op of ops) expect(op.what).toMatch(new RegExp(`^\\w[\\w-]* ${op.to}-\\d+$`));
+});
+
+test("HTTP caches' answers are in the replay as notes on the cache's node", async () => {
+  const entries = await starterReplays('cdn');
+  const notes = entries.filter((e): e is Extract<ReplayEntry, { kind: 'note' }> => e.kind === 'note');
+  expect(notes.length).toBeGreaterThan(0);
+  for (const note of notes) expect(note.text).toMatch(/^cache (hit|stale|revalidated|miss|pass) \S+/);
 });

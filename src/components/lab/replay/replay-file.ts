@@ -58,6 +58,9 @@ function checkEntry(e: unknown, where: string): ReplayEntry {
     case 'log':
       need(isText(entry.node) && isText(entry.text), `${where} is a log line without its node or text`);
       break;
+    case 'note':
+      need(isText(entry.node) && isText(entry.text), `${where} is a note without its node or text`);
+      break;
     default:
       throw new NotAReplay(`${where} is of a kind a replay does not have (${JSON.stringify(entry.kind)})`);
   }

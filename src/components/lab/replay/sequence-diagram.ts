@@ -19,6 +19,9 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string,
 
 const shortText = (text: string, max = 22) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
+/** How a node's own mark is drawn: a state change, a `ctx.log` line, a note (a cache's answer). */
+const MARK_CLASS = { state: 'rp-state', log: 'rp-log', note: 'rp-event' } as const;
+
 export class SequenceDiagram {
   readonly element: SVGSVGElement;
   readonly #rows: SVGGElement[] = [];
@@ -83,11 +86,12 @@ export class SequenceDiagram {
   }
 
   #entry(g: SVGGElement, e: ReplayEntry, y: number, evidence: boolean): void {
-    if (e.kind === 'state' || e.kind === 'log') {
+    if (e.kind === 'state' || e.kind === 'log' || e.kind === 'note') {
       const x = this.#x(e.node);
-      const text = e.kind === 'state' ? `${e.state === 'killed' ? '✕' : '●'} ${e.state}` : `“${shortText(e.text, 26)}”`;
-      g.append(svg('rect', { class: e.kind === 'state' ? 'rp-state' : 'rp-log', x: x - 6, y: y - 6, width: 12, height: 12, rx: e.kind === 'log' ? 2 : 6 }));
+      const text = e.kind === 'state' ? `${e.state === 'killed' ? '✕' : '●'} ${e.state}` : e.kind === 'log' ? `“${shortText(e.text, 26)}”` : shortText(e.text, 30);
+      g.append(svg('rect', { class: `${MARK_CLASS[e.kind]}${evidence ? ' rp-mark-ev' : ''}`, x: x - 6, y: y - 6, width: 12, height: 12, rx: e.kind === 'state' ? 6 : 2 }));
       g.append(svg('text', { class: 'rp-label', x: x + 9, y: y + 4 }, text));
+      if (evidence) g.append(svg('path', { class: 'rp-diamond', d: `M ${x} ${y - 12} l 6 6 l -6 6 l -6 -6 z` }));
       return;
     }
     const x1 = this.#x(e.from);

@@ -27,6 +27,8 @@ function signature(e: ReplayEntry): string {
       return `s|${e.node}|${e.state}`;
     case 'log':
       return `l|${e.node}|${e.text}`;
+    case 'note':
+      return `n|${e.node}|${e.text.replace(/\d+/g, '#')}|${e.evidence?.join(',') ?? ''}`;
   }
 }
 
@@ -80,6 +82,8 @@ export function lifelines(cluster: ClusterReplay, entry: string): string[] {
   const names = new Set(cluster.nodes.map((n) => n.name));
   const clients = [...cluster.clients];
   for (const l of links.values()) if (!names.has(l.from) && !clients.some((c) => c.name === l.from)) clients.push({ name: l.from });
+  // A client's private cache notes its answers on the client's own line.
+  for (const e of cluster.entries) if (e.kind === 'note' && !names.has(e.node) && !clients.some((c) => c.name === e.node)) clients.push({ name: e.node });
   const layout = layoutCluster({ nodes: cluster.nodes.map((n) => ({ name: n.name, kind: n.kind, region: n.region })), clients: clients.map((c) => ({ name: c.name, region: c.region })), links: [...links.values()], entry });
   return [...layout.boxes.values()].sort((a, b) => a.column - b.column || a.y - b.y || a.x - b.x).map((b) => b.name);
 }
@@ -100,6 +104,8 @@ export function entryText(e: ReplayEntry): string {
       return `${e.node} is now ${e.state === 'restarted' ? 'up again (restarted)' : e.state}`;
     case 'log':
       return `${e.node} logged: ${e.text}`;
+    case 'note':
+      return `${e.node}: ${e.text}`;
   }
 }
 
@@ -179,5 +185,7 @@ export function frameAt(cluster: ClusterReplay, rows: Row[], upTo: number): Pick
   const names = new Set(cluster.nodes.map((n) => n.name));
   const clients = [...cluster.clients];
   for (const l of links.values()) if (!names.has(l.from) && !clients.some((c) => c.name === l.from)) clients.push({ name: l.from });
+  // A client's private cache notes its answers on the client's own line.
+  for (const e of cluster.entries) if (e.kind === 'note' && !names.has(e.node) && !clients.some((c) => c.name === e.node)) clients.push({ name: e.node });
   return { nodes, clients: clients.map((c) => ({ name: c.name, region: c.region })), links: [...links.values()] };
 }
