@@ -17,7 +17,7 @@ export const CHANNEL_ENV = 'SCALE_LAB_CHANNEL';
 
 /**
  * The line of one test file's outcome. Without the failed tests' replays: they can reach a megabyte,
- * too much for one line of a terminal, and the page shows replays of the Worker's runs only.
+ * too much for one line of a terminal; they go in the replays file instead (replaysFile).
  */
 export function outcomeLine(outcome: FileOutcome, token: string): string {
   const { replays: _replays, ...verdict } = outcome;
@@ -34,6 +34,15 @@ export const TAGGED_ENV = 'SCALE_LAB_TAGGED';
 
 /** Starts a console.error line of the tests or the reader's code, in tagged mode. */
 export const ERROR_PREFIX = '@@scale-lab-stderr ';
+
+/**
+ * Where `run-tests.mjs`, in tagged mode, writes the failed tests' replays once the run is over, beside
+ * itself, for the runtime to read and remove: `[{ file, replays }]`, only files with a replay. Named
+ * with the run's token, so a file left by another run is never taken for this one's.
+ */
+export function replaysFile(token: string): string {
+  return `.replays-${token}.json`;
+}
 
 /**
  * "Still working", in tagged mode. It stops only when the reader's code blocks Node's event loop

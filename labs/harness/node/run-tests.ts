@@ -3,14 +3,14 @@
  * WebContainer, or of a lab downloaded from the page (the same layout): runs the lab's graded tests
  * (lab.json) against the reader's files (lab/) with the same runner as the browser Worker.
  * - Started by the WebContainer runtime (TAGGED_ENV set): prints one line per test file as soon as it
- *   ends, `@@scale-lab-file <token> <FileOutcome JSON>` (protocol.ts), between the console lines, and
- *   exits 0 whatever the verdicts.
+ *   ends, `@@scale-lab-file <token> <FileOutcome JSON>` (protocol.ts), between the console lines,
+ *   writes the failed tests' replays to a file beside itself, and exits 0 whatever the verdicts.
  * - Run by hand: prints the verdict as `npm run lab` does (or its `--json` line) and exits 0 only
  *   when every step passed.
  * Exits 2 when it could not run (bad arguments, missing files).
  */
 import { setMaxListeners } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,7 +20,7 @@ import { jsonSummary, reportText } from '../report.ts';
 import { stepResults, type FileOutcome, type OutputLine } from '../results.ts';
 import { runGraded } from '../runner/index.ts';
 import { keepRunningOnStrayErrors, sqlWasmFromBytes } from './node-host.ts';
-import { ALIVE_LINE, CHANNEL_ENV, ERROR_PREFIX, HEARTBEAT_MS, MOUNTED, outcomeLine, TAGGED_ENV } from '../protocol.ts';
+import { ALIVE_LINE, CHANNEL_ENV, ERROR_PREFIX, HEARTBEAT_MS, MOUNTED, outcomeLine, replaysFile, TAGGED_ENV } from '../protocol.ts';
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -97,6 +97,10 @@ try {
   process.exit(1);
 }
 clearInterval(heartbeat);
+if (tagged) {
+  const replays = outcomes.filter((o) => o.replays?.length).map((o) => ({ file: o.file, replays: o.replays }));
+  if (replays.length > 0) writeFileSync(join(here, replaysFile(token)), JSON.stringify(replays));
+}
 let code = 0;
 if (!tagged) {
   const result = stepResults(bundle.name, steps, outcomes, NOT_RUN_MESSAGE);

@@ -29,6 +29,7 @@ export interface WebContainerLike {
   teardown(): void;
   readonly fs: {
     writeFile(path: string, data: string | Uint8Array): Promise<void>;
+    readFile(path: string, encoding: 'utf-8'): Promise<string>;
     mkdir(path: string, options: { recursive: true }): Promise<unknown>;
     rm(path: string, options?: { force?: boolean; recursive?: boolean }): Promise<void>;
   };

@@ -4,13 +4,13 @@
  * `node serve.mjs`, the kit's node:http adapter with the entry node on port 3000.
  */
 import { MIN_RUN_LIMIT_MS, type LabBundle } from '../../../labs/harness/bundle.ts';
-import { stepResults, type FileOutcome, type LabResult } from '../../../labs/harness/results.ts';
+import { stepResults, type FileOutcome, type LabResult, type TestReplay } from '../../../labs/harness/results.ts';
 import { RuntimeError, type LabRuntime, type OutputLine, type RunningCluster, type RunTestsOptions } from '../runtime.ts';
 // The reader reads the same words whichever runtime ran their code.
 import { ABORTED_MESSAGE, memoryMessage, NOT_RUN_MESSAGE, OUT_OF_MEMORY, stalledMessage } from '../../../labs/harness/messages.ts';
 import { bootWebContainer, type BootOptions } from './boot.ts';
 import { lineSplitter, parseLine } from './output.ts';
-import { CHANNEL_ENV, ENTRY_PORT, MOUNTED, TAGGED_ENV } from '../../../labs/harness/protocol.ts';
+import { CHANNEL_ENV, ENTRY_PORT, MOUNTED, replaysFile, TAGGED_ENV } from '../../../labs/harness/protocol.ts';
 import { buildMountTree, labFilePath, loadMountAssets, type WebContainerAssets } from './tree.ts';
 import type { WebContainerLike, WebContainerProcessLike } from './types.ts';
 
@@ -241,6 +241,7 @@ export class WebContainerRuntime implements LabRuntime {
     });
     if (code !== 0 && OUT_OF_MEMORY.test(printed.text())) throw new RuntimeError(memoryMessage(), 'crash');
     if (code !== 0) throw new RuntimeError(`The tests stopped before giving a verdict (node exited with code ${code}).${printed.text()}`, 'crash');
+    await attachReplays(wc, `${dir}/${replaysFile(token)}`, files);
     return stepResults(bundle.name, steps, files, NOT_RUN_MESSAGE);
   }
 
@@ -434,4 +435,33 @@ export class WebContainerRuntime implements LabRuntime {
 export async function startWebContainerRuntime(options: Omit<WebContainerRuntimeOptions, 'boot'> & { bootTimeoutMs?: number }): Promise<WebContainerRuntime> {
   const booted = await bootWebContainer({ ...(options.apiKey ? { apiKey: options.apiKey } : {}), ...(options.bootTimeoutMs ? { timeoutMs: options.bootTimeoutMs } : {}) });
   return new WebContainerRuntime({ ...options, boot: async () => booted });
+}
+
+/**
+ * Gives the failed tests the replays run-tests.mjs left in `path` (none when every test passed), and
+ * removes the file. Only a replay of a test that failed is taken: what cannot be read costs replays,
+ * never a verdict.
+ */
+async function attachReplays(wc: WebContainerLike, path: string, files: FileOutcome[]): Promise<void> {
+  let text: string;
+  try {
+    text = await wc.fs.readFile(path, 'utf-8');
+    await wc.fs.rm(path, { force: true });
+  } catch {
+    return;
+  }
+  let saved: unknown;
+  try {
+    saved = JSON.parse(text);
+  } catch {
+    return;
+  }
+  if (!Array.isArray(saved)) return;
+  for (const entry of saved as { file?: unknown; replays?: unknown }[]) {
+    const outcome = files.find((f) => f.file === entry?.file);
+    if (!outcome || !Array.isArray(entry.replays)) continue;
+    const failed = new Set(outcome.tests.filter((t) => !t.passed).map((t) => t.name));
+    const replays = (entry.replays as TestReplay[]).filter((r) => typeof r?.test === 'string' && failed.has(r.test));
+    if (replays.length > 0) outcome.replays = replays;
+  }
 }

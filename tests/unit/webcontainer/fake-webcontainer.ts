@@ -4,7 +4,7 @@
  * programs with this machine's Node, in a temp folder, with output through a terminal-like stream.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freePort, portOpen } from '../../support/ports.ts';
@@ -91,6 +91,8 @@ export class FakeWebContainer implements WebContainerLike {
   readonly spawns: SpawnRecord[] = [];
   readonly writes: { path: string; data: string | Uint8Array }[] = [];
   readonly removed: string[] = [];
+  /** Files a script left for the runtime to read (e.g. a run's replays), by path. */
+  readonly files = new Map<string, string>();
   readonly events = new Emitter();
   tornDown = false;
   /** Scripts each spawned process: what it prints and when it ends. */
@@ -98,6 +100,11 @@ export class FakeWebContainer implements WebContainerLike {
 
   readonly fs = {
     writeFile: async (path: string, data: string | Uint8Array) => void this.writes.push({ path, data }),
+    readFile: async (path: string, _encoding: 'utf-8'): Promise<string> => {
+      const file = this.files.get(path);
+      if (file === undefined) throw new Error(`ENOENT: no such file or directory, open '${path}'`);
+      return file;
+    },
     mkdir: async (_path: string, _options: { recursive: true }) => undefined,
     rm: async (path: string) => void this.removed.push(path),
   };
@@ -141,6 +148,7 @@ export class NodeWebContainer implements WebContainerLike {
       mkdirSync(dirname(join(this.root, path)), { recursive: true });
       writeFileSync(join(this.root, path), data);
     },
+    readFile: async (path: string, encoding: 'utf-8') => readFileSync(join(this.root, path), encoding),
     mkdir: async (path: string, _options: { recursive: true }) => mkdirSync(join(this.root, path), { recursive: true }),
     rm: async (path: string, options?: { force?: boolean; recursive?: boolean }) => rmSync(join(this.root, path), options),
   };

@@ -4,7 +4,7 @@
  * and `node run-tests.mjs` must give the verdicts the CLI's child process gives (runLabInNode) for
  * the same files; `node serve.mjs` must serve the reader's cluster.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildLabBundle, bundleKit, sqlWasmPath } from '../../../scripts/build-lab-assets.ts';
@@ -88,10 +88,11 @@ describe.each(LABS)('%s', (topic) => {
 
       expect(wc.spawned.at(-1)).toMatchObject({ command: 'node', args: ['run-tests.mjs'], cwd: join(wc.root, bundle.name) });
       expect(inWebContainer.steps.map((s) => s.id)).toEqual(lab.lab.steps.map((s) => s.id));
-      // Per step: passed, and each test's name, verdict and normalized message. Replays of failed
-      // tests travel from the Worker only (outcomeLine leaves them out of a terminal's lines).
-      const verdicts = { ...inNode, steps: inNode.steps.map(({ replays: _replays, ...step }) => step) };
-      expect(inWebContainer).toEqual(verdicts);
+      // Per step: passed, each test's name, verdict and normalized message, and the failed tests'
+      // replays (through a file the runtime reads and removes, not the terminal's lines).
+      expect(inWebContainer).toEqual(inNode);
+      if (variant === 'starter') expect(inWebContainer.steps.every((s) => (s.replays ?? []).length > 0)).toBe(true);
+      expect(readdirSync(join(wc.root, bundle.name)).filter((f) => f.startsWith('.replays-'))).toEqual([]);
       expect(inWebContainer.steps.every((s) => s.passed)).toBe(variant === 'solution');
       expect(output.filter((l) => l.text.startsWith('@@'))).toEqual([]);
     },

@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import type { LabBundle } from '../../../labs/harness/bundle.ts';
-import { stepResults, type FileOutcome, type StepResult } from '../../../labs/harness/results.ts';
+import { stepResults, type FileOutcome, type StepResult, type TestReplay } from '../../../labs/harness/results.ts';
 import { RuntimeError, type OutputLine } from '../../../src/lab-runtime/runtime.ts';
-import { ALIVE_LINE, CHANNEL_ENV, ERROR_PREFIX, FILE_PREFIX, outcomeLine } from '../../../labs/harness/protocol.ts';
+import { ALIVE_LINE, CHANNEL_ENV, ERROR_PREFIX, FILE_PREFIX, outcomeLine, replaysFile } from '../../../labs/harness/protocol.ts';
 import { stalledMessage, WebContainerRuntime, type FetchLike } from '../../../src/lab-runtime/webcontainer/webcontainer-runtime.ts';
 import { ABORTED_MESSAGE, memoryMessage, NOT_RUN_MESSAGE } from '../../../labs/harness/messages.ts';
 import { FakeWebContainer, flattenTree, type SpawnRecord } from './fake-webcontainer.ts';
@@ -185,6 +185,31 @@ describe('runTests', () => {
       ['node', 'run-tests.mjs', '--steps', 'round-robin,stateless'],
     ]);
     expect(wc.spawns[0]!.options).toMatchObject({ cwd: '01-clones', env: { SCALE_LAB_TAGGED: '1' } });
+  });
+
+  test("failed tests get the replays run-tests.mjs left in its file, which is removed; a replay of a passed test, another run's file or a damaged one is ignored", async () => {
+    const { wc, runtime } = await mounted();
+    const replay = (test: string): TestReplay => ({ test, clusters: [{ seed: 1, nodes: [], clients: [], entries: [{ kind: 'log', at: 0, node: 'lb', text: test }] }], evidence: [] });
+    let left = '';
+    wc.onSpawn = (r) => {
+      const path = `01-clones/${replaysFile(tokenOf(r))}`;
+      left = path;
+      wc.files.set(path, JSON.stringify([
+        { file: 'tests/02-health-checks.test.ts', replays: [replay('a dead server leaves the rotation'), replay('it comes back')] },
+        { file: 'tests/01-round-robin.test.ts', replays: [replay('each server gets 100')] },
+      ]));
+      wc.files.set('01-clones/.replays-0000.json', JSON.stringify([{ file: 'tests/02-health-checks.test.ts', replays: [replay('a dead server leaves the rotation'), replay('forged')] }]));
+      printInChunks(r, terminalOutput(r), 4096);
+    };
+    const result = await runtime.runTests();
+    expect(result.steps.map((s) => s.replays?.map((r) => r.test))).toEqual([undefined, ['a dead server leaves the rotation'], undefined]);
+    expect(wc.removed).toContain(left);
+
+    wc.onSpawn = (r) => {
+      wc.files.set(`01-clones/${replaysFile(tokenOf(r))}`, '[{"file": "tests/02-health');
+      printInChunks(r, terminalOutput(r), 4096);
+    };
+    expect(await runtime.runTests()).toEqual(stepResults('01-clones', bundle.lab.steps, outcomes, 'unused'));
   });
 
   test.each([1, 7, 64, 100_000])('output in chunks of %i characters gives the LabResult stepResults gives, live', async (size) => {
