@@ -54,6 +54,12 @@ test('one job, three idle workers: one worker renders it, once', async () => {
   await cluster.sleep(15_000);
   expect(renders.finished.length, `no worker rendered the job put on ${QUEUE} 15 s ago: each worker must keep taking messages from the queue, in a loop started in createWorker`).toBeGreaterThan(0);
   expectNoOverlap(renders, [request]);
+  // A quiet minute, then another job: the workers must still be listening.
+  await cluster.sleep(60_000);
+  const later = { customer: 'globex', month: '2026-05' };
+  enqueue(cluster, [later], 'job-later-');
+  await cluster.sleep(15_000);
+  expect(renders.of(later).length, `a job put on ${QUEUE} after a quiet minute was not rendered within 15 s: the workers stopped taking messages, as a loop that ends when a receive comes back empty does; an empty queue is only quiet for now, so keep receiving for the worker's whole life`).toBeGreaterThan(0);
 });
 
 test(`three one-core workers render twelve reports at least ${MIN_SPEEDUP}x faster than one could, each report once, and acknowledge every message`, async () => {

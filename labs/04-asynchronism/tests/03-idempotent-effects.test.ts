@@ -86,6 +86,8 @@ test('two exports of the same report are two jobs: each is charged and emailed',
   const second = enqueue(cluster, [{ customer: 'hooli', month: '2026-08' }], 'job-second-').jobs[0]!;
   await cluster.sleep(30_000);
   const { charges, emails } = await effects(cluster, second);
+  const status = (await statusFrom(cluster, 'app-1', `/reports/jobs/${second.id}`)).body.status;
+  expect(status, `the second export of hooli's ${second.month} report, ${second.id}, queued a minute after the first, is ${JSON.stringify(status)} 30 s later, not "done": the workers must keep taking messages for their whole life`).toBe('done');
   const what = `hooli exported its ${second.month} report twice, as two jobs (${first.id}, then ${second.id} a minute later)`;
   const why = 'an idempotency key made of what the job asks for (the customer and the month) stops a second, legitimate export as if it were a retry: make both keys from the job\'s id';
   expect(charges, `${what}, and was charged ${charges} time${charges === 1 ? '' : 's'}: ${why}`).toBe(2);
