@@ -77,3 +77,19 @@ test('a job sent twice (the producer retried its send) is charged once and email
   expect(charges, charges === 0 ? `${job.id} was never charged: the job must charge the customer EXPORT_PRICE (a row in charges, and the amount off their balance)` : `${job.id} was sent twice and charged ${charges} times: two workers ran it at once and ${why}`).toBe(1);
   expect(emails.length, `${job.id} was sent twice and ${job.customer} got ${emails.length} emails: ${whyTwoEmails(emails)}`).toBe(1);
 });
+
+test('two exports of the same report are two jobs: each is charged and emailed', async () => {
+  const cluster = await asyncCluster();
+  // The customer exports its August report, then exports it again a minute later: a new job, a new charge.
+  const first = enqueue(cluster, [{ customer: 'hooli', month: '2026-08' }], 'job-first-').jobs[0]!;
+  await cluster.sleep(60_000);
+  const second = enqueue(cluster, [{ customer: 'hooli', month: '2026-08' }], 'job-second-').jobs[0]!;
+  await cluster.sleep(30_000);
+  const { charges, emails } = await effects(cluster, second);
+  const status = (await statusFrom(cluster, 'app-1', `/reports/jobs/${second.id}`)).body.status;
+  expect(status, `the second export of hooli's ${second.month} report, ${second.id}, queued a minute after the first, is ${JSON.stringify(status)} 30 s later, not "done": the workers must keep taking messages for their whole life`).toBe('done');
+  const what = `hooli exported its ${second.month} report twice, as two jobs (${first.id}, then ${second.id} a minute later)`;
+  const why = 'an idempotency key made of what the job asks for (the customer and the month) stops a second, legitimate export as if it were a retry: make both keys from the job\'s id';
+  expect(charges, `${what}, and was charged ${charges} time${charges === 1 ? '' : 's'}: ${why}`).toBe(2);
+  expect(emails.length, `${what}, and got ${emails.length} email${emails.length === 1 ? '' : 's'}: ${why}`).toBe(2);
+});

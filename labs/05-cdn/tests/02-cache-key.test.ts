@@ -30,6 +30,7 @@ test('tracking parameters do not split the cache: edges hit at least 95 % of ass
     () => `/products/2?utm_source=newsletter&utm_medium=email&utm_campaign=winter&mc_eid=${id()}`,
     () => `/products/3?fbclid=IwAR${id()}`,
     () => `/?gclid=Cj0K${id()}`,
+    () => `/products/1?msclkid=${id()}`,
   ];
   const assets: Fetched[] = [];
   const pages: string[] = [];
@@ -49,7 +50,7 @@ test('tracking parameters do not split the cache: edges hit at least 95 % of ass
       assets.push(...load.assets);
     } else {
       const logo = lab.site.live().assets['logo.svg']!;
-      assets.push(await fetchAs(lab, who, `${logo}?utm_source=newsletter&utm_medium=email&mc_eid=${id()}`));
+      assets.push(await fetchAs(lab, who, `${logo}?utm_source=newsletter&utm_medium=email&mc_eid=${id()}&_hsenc=p2AN${id()}`));
     }
     await lab.cluster.sleep(Math.max(0, 2500 - (lab.cluster.clock.now() - start)));
   }
@@ -76,6 +77,7 @@ test('parameters that change the answer keep answers apart: q and page, in any o
   expectResults(await ask('ada', '/search?q=tent'), 'tent', 1, 'the first search');
   expectResults(await ask('grace', '/search?q=stove'), 'stove', 1, 'q changes the answer, so it must be part of the cache key');
   expectResults(await ask('linus', '/search?q=tent&page=2'), 'tent', 2, 'page changes the answer, so it must be part of the cache key');
+  expectResults(await ask('ken', '/search?q=Tent'), 'Tent', 1, 'the origin answers q as it was typed, so Tent and tent are two searches; a key that changes the case of the URL serves one for the other');
   const tracked = await ask('alan', '/search?q=tent&utm_source=newsletter');
   expectResults(tracked, 'tent', 1, 'the same search');
   expect(tracked.xCache, `/search?q=tent&utm_source=newsletter was a ${tracked.xCache} at edge-ap right after /search?q=tent: utm_source changes nothing, so it must not be part of the key`).toBe('HIT');

@@ -179,3 +179,25 @@ test('a release, another, then a rollback: no reader ever gets a page with files
   const again = refetched[0];
   expect(again, `${again?.edge} fetched ${again?.path} from the origin ${again?.n} times during the deploy of ${again?.release}, though it held that file before: the deploy emptied the edges' caches, and purging everything sends every reader's next request to the origin; purge only what changed, or nothing`).toBeUndefined();
 });
+
+test('a rollback right after the first deploy goes back to the release before it', async () => {
+  const lab = await cdnLab();
+  const clock = deployClock();
+  const admin = steppedAdmin(lab, clock);
+  let finished = false;
+  let failure: unknown;
+  void (async () => {
+    await deploy(BUILDS.v2!, admin);
+    await rollback(admin);
+  })().then(
+    () => void (finished = true),
+    (err) => void ((failure = err), (finished = true)),
+  );
+  // No readers here: the uploads only need their time to pass.
+  for (let waited = 0; !finished && waited < MAX_DEPLOY_MS; waited += UPLOAD_MS) await clock.advance(UPLOAD_MS);
+  expect(failure, `the deploy of v2 then its rollback threw: ${failure instanceof Error ? failure.message : String(failure)}`).toBeUndefined();
+  expect(finished, `the deploy of v2 then its rollback had not finished after ${MAX_DEPLOY_MS / 1000} s`).toBe(true);
+  const live = lab.site.live();
+  expect(live.version, `v1 was live, v2 was deployed, then rolled back, and ${live.version} is live, not v1: a rollback goes back to the release that was live before the current one, whichever it is (site.history().at(-2)), not one picked by its place in the history`).toBe('v1');
+  expect(live.assets, 'the rollback to v1 published v1 with other files than v1 had').toEqual(lab.site.published[0]!.assets);
+});
