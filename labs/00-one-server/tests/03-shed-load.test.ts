@@ -29,6 +29,19 @@ for (const seed of [1, 2]) {
   });
 }
 
+test('30 orders arriving at the same moment while inventory is slow: no more are let in than the cap allows', async () => {
+  const cluster = oneServerCluster({ seed: 4 });
+  setInventoryTime(cluster, 2_000);
+  const BURST = 30;
+  const started = cluster.clock.now();
+  const answers = await cluster.run(() => Promise.all(Array.from({ length: BURST }, async () => {
+    const res = await cluster.fetch('http://app/order');
+    return { status: res.status, ms: cluster.clock.now() - started };
+  })));
+  const refusedAtOnce = answers.filter((a) => a.status === 503 && a.ms <= FAST_REFUSAL_MS).length;
+  expect(refusedAtOnce, `${BURST} orders arrived at the same moment while inventory took 2 s, and only ${refusedAtOnce} were refused at once: ${BURST - refusedAtOnce} were let in, more than inventory runs at once (${INVENTORY_WORKERS}), because each order checked the count before any of them had added itself to it (an await between the check and the increment). Check and count the order in the same step, before any await`).toBeGreaterThanOrEqual(BURST - INVENTORY_WORKERS);
+});
+
 // A dependency that hangs (takes requests and never answers) is worse than a slow one: only a timeout frees the slot.
 const HANG_AT = 3_000;
 const HANG_FOR = 6_000;
