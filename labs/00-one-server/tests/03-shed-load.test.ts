@@ -29,6 +29,46 @@ for (const seed of [1, 2]) {
   });
 }
 
+test('30 orders arriving at the same moment while inventory is slow: no more are let in than the cap allows', async () => {
+  const cluster = oneServerCluster({ seed: 4 });
+  setInventoryTime(cluster, 2_000);
+  const BURST = 30;
+  const started = cluster.clock.now();
+  const answers = await cluster.run(() => Promise.all(Array.from({ length: BURST }, async () => {
+    const res = await cluster.fetch('http://app/order');
+    return { status: res.status, ms: cluster.clock.now() - started };
+  })));
+  const refusedAtOnce = answers.filter((a) => a.status === 503 && a.ms <= FAST_REFUSAL_MS).length;
+  expect(refusedAtOnce, `${BURST} orders arrived at the same moment while inventory took 2 s, and only ${refusedAtOnce} were refused at once: ${BURST - refusedAtOnce} were let in, more than inventory runs at once (${INVENTORY_WORKERS}), because each order checked the count before any of them had added itself to it (an await between the check and the increment). Check and count the order in the same step, before any await`).toBeGreaterThanOrEqual(BURST - INVENTORY_WORKERS);
+});
+
+// A dependency that hangs (takes requests and never answers) is worse than a slow one: only a timeout frees the slot.
+const HANG_AT = 1_000;
+const HANG_FOR = 4_000;
+const HANG_END = 9_000;
+/** Enough to fill the cap within a second of the hang, and no more: this test is about time, not load. */
+const HANG_RATE = 30;
+
+test('when inventory hangs, taking requests and never answering, every order is answered within the client\'s patience, and orders succeed again once it answers', async () => {
+  const cluster = oneServerCluster({ seed: 3 });
+  const orders: Order[] = [];
+  const start = cluster.clock.now();
+  cluster.metrics.on((e) => {
+    if (e.type === 'request' && e.node === 'app' && e.from === 'client' && e.path === '/order') orders.push({ arrived: e.at - e.latency - start, latency: e.latency, status: e.status });
+  });
+  cluster.clock.setTimeout(() => cluster.hang('inventory'), HANG_AT);
+  cluster.clock.setTimeout(() => cluster.recover('inventory'), HANG_AT + HANG_FOR);
+  await cluster.load({ rate: HANG_RATE, duration: HANG_END, target: 'http://app/order' });
+  const during = orders.filter((o) => o.arrived >= HANG_AT && o.arrived < HANG_AT + HANG_FOR);
+  const waited = during.filter((o) => o.latency > PATIENCE_MS);
+  const longest = Math.round(Math.max(0, ...waited.map((o) => o.latency)));
+  expect(waited.length, `inventory hung for ${HANG_FOR / 1000} s (it took requests and answered none), and ${waited.length} of ${during.length} orders waited past the client's ${PATIENCE_MS / 1000} s patience (up to ${longest} ms): an inventory call without a timeout, or with one as long as the client's patience or longer, waits as long as inventory hangs. Give it a timeout shorter than the client's patience (ctx.timeout(2500)) and answer 503 when it fires`).toBe(0);
+  const after = orders.filter((o) => o.arrived >= HANG_AT + HANG_FOR + 2_000);
+  const failed = after.filter((o) => o.status < 200 || o.status >= 300).length;
+  const refused = after.filter((o) => o.status === 503).length;
+  expect(failed, `inventory answered again ${HANG_FOR / 1000} s after it hung, but ${failed} of ${after.length} orders arriving 2 s later or more still failed${refused === failed ? ' (503: refused as if the cap were reached)' : ''}: the orders whose inventory call timed out never gave their slot back. Give the count back on every path (in a finally block), not only when inventory answers`).toBeLessThanOrEqual(after.length / 100);
+});
+
 async function slowdown(seed: number): Promise<void> {
   const cluster = oneServerCluster({ seed });
   const orders: Order[] = [];

@@ -5,6 +5,8 @@ import { clonesCluster } from './helpers.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const LIMIT = 10;
+/** How late day 1's report may go out after its builder died: a lease a little longer than the job, and the next check. */
+const LATE_MS = 60 * 60 * 1000;
 
 /** Sends `n` GET /api/quote with API key `key`, round robin over the clones from `first`; returns the statuses. */
 async function quotes(cluster: Cluster, key: string, n: number, first = 0): Promise<number[]> {
@@ -30,9 +32,19 @@ test(`the rate limit (${LIMIT} a minute per API key) holds across three clones a
   expect(allowed(afterRestart), `after every clone restarted within the same minute, ${allowed(afterRestart)} of 6 more calls with the exhausted key got 200: the count was lost with the processes' memory; keep it in ctx.kv`).toBe(0);
   const other = await quotes(cluster, 'key-b', 12, 2);
   expect(allowed(other), `another API key got ${allowed(other)} of 12 calls allowed within the same minute, where its own limit is ${LIMIT}: count per key`).toBe(LIMIT);
+  // A burst: 30 calls with a third key at the same moment, ten at each clone.
+  const burst = await cluster.run(() => Promise.all(Array.from({ length: 30 }, (_, i) => cluster.fetch(`http://${CLONES[i % CLONES.length]}/api/quote`, { headers: { 'x-api-key': 'key-c' } }).then((r) => r.status))));
+  expect(allowed(burst), `30 calls with key-c arrived at the same moment, 10 at each clone, and ${allowed(burst)} got 200 where the limit is ${LIMIT}: each call read the count, then wrote it back one higher, so calls at the same moment all read the same count. Count with one atomic command, INCR, whose answer is the new count`).toBe(LIMIT);
   await cluster.sleep(61_000);
   const nextMinute = await quotes(cluster, 'key-a', 12);
   expect(allowed(nextMinute), `a minute later, ${allowed(nextMinute)} of 12 calls with key-a got 200, where a new minute allows ${LIMIT}: the count never resets; give each minute's counter an expiry (or a key of its own that expires)`).toBe(LIMIT);
+  // A client that keeps calling, once every 50 s: each new minute must let it in again.
+  const steady: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    await cluster.sleep(50_000);
+    steady.push(...(await quotes(cluster, 'key-a', 1, i)));
+  }
+  expect(allowed(steady), `key-a, having used its ${LIMIT} calls, then called once every 50 s for over 3 minutes, and none of those calls got 200: every call pushed its counter's expiry back, so a key that keeps calling never gets a new minute. Set the expiry once, when the counter is created (count === 1), or keep a counter per minute`).toBeGreaterThan(0);
 });
 
 test('the daily report goes out exactly once a day, with three clones that restart, even when the one building it dies', async () => {
@@ -44,12 +56,22 @@ test('the daily report goes out exactly once a day, with three clones that resta
   });
   // Day 1: whoever starts building the report is restarted 2 s into its 5 s build (so is every other clone).
   let struck = false;
+  const builds = new Map<number, number[]>();
+  const sentAt = new Map<number, number>();
+  cluster.metrics.on((e) => {
+    const day = e.type === 'request' && e.node === 'mailer' ? /^\/reports\/(\d+)$/.exec(e.path)?.[1] : undefined;
+    if (day !== undefined && !sentAt.has(Number(day))) sentAt.set(Number(day), e.at);
+  });
   onReportBuild(cluster, (day) => {
+    builds.set(day, [...(builds.get(day) ?? []), cluster.clock.now()]);
     if (day !== 1 || struck) return;
     struck = true;
     cluster.clock.setTimeout(() => CLONES.forEach((clone) => cluster.restart(clone)), 2_000);
   });
-  // Day 0: clones restart now and then, as deploys do.
+  // Day 0: a deploy restarts app-2 4 s after start, so its checks come 4 s after the others'.
+  await cluster.sleep(4_000);
+  cluster.restart('app-2');
+  // Then clones restart now and then, as deploys do.
   for (const [at, clone] of [[3, 'app-2'], [7, 'app-1'], [15, 'app-3'], [20, 'app-2']] as const) {
     await cluster.sleep(at * 60 * 60 * 1000 - cluster.clock.now());
     cluster.restart(clone);
@@ -58,11 +80,18 @@ test('the daily report goes out exactly once a day, with three clones that resta
   const lingering = cluster.store('kv').keys('*').filter((k) => cluster.store('kv').ttl(k) === -1);
   for (const day of [0, 1]) {
     const times = sent.get(day) ?? 0;
-    const why = times > 1
+    const started = builds.get(day) ?? [];
+    const overlapped = started.length > 1 && started[1]! - started[0]! < 5_000;
+    const why = times > 1 && overlapped
+      ? `a second clone started building it ${Math.round((started[1]! - started[0]!) / 1000)} s after the first, while the first was still building (it takes 5 s): the first clone's claim had already expired. Make the lease longer than the job takes, in the unit the option expects (px is ms, ex is seconds)`
+      : times > 1
       ? 'whenever a claim or a flag is gone (kept in one process, wiped by a restart, or expired), the next check sends the report again; claim the day in the shared store with SET NX so only one clone runs it, and keep a "sent" mark for the day there too'
       : day === 1
         ? `the clone building it was restarted mid-build, and nobody took over${lingering.length > 0 ? `: the store still holds ${lingering.map((k) => `"${k}"`).join(', ')} with no expiry, a lock without expiry that its dead owner will never release` : ''}; claim the day with an expiry (a lease), so another clone can take over when the owner dies`
         : 'check every few minutes whether today\'s report has gone out, and send it if not';
     expect(times, `the report of day ${day} was sent ${times} times, where it must go out exactly once: ${why}`).toBe(1);
   }
+  // The clone that died held day 1's claim: a lease a little longer than the job lets another take over within minutes.
+  const late = (sentAt.get(1) ?? Infinity) - DAY_MS;
+  expect(late, `the report of day 1 went out ${(late / 3_600_000).toFixed(1)} hours after the day began: the clone building it died 2 s in, and its claim kept every other clone out for that long. A lease only needs to outlast the job (5 s of building): a minute is plenty, and px counts ms, ex seconds`).toBeLessThanOrEqual(LATE_MS);
 });

@@ -90,6 +90,22 @@ test('concurrent writes to a title resolve the same way in every datacenter, wha
   }
 });
 
+test('two titles written at the same moment in one region, by its two app servers, end the same everywhere (2 seeds)', async () => {
+  for (const seed of [1, 2]) {
+    const { cluster, send } = await boardCluster(seed);
+    const origin = 'us-west';
+    // One of us-west's app servers is a millisecond farther from the other datacenters (the seed says which),
+    // so what its two app servers ship lands a millisecond apart, on both app servers there.
+    const farther = appServersOf(origin)[seed % 2]!;
+    for (const dc of DATACENTERS) if (dc !== origin) cluster.link(farther, balancerOf(dc), { latency: roundTrip(origin, dc) / 2 + 1 });
+    // Two editors save the board's title at the same moment; the balancer gives one to each app server.
+    await cluster.run(() => Promise.all(['Roadmap', 'Road map'].map((title) => send(origin, 'PUT', '/boards/agenda', { title }))));
+    await cluster.sleep(1000);
+    const seen = await everywhere(send, 'agenda', 'title');
+    expect(new Set(seen.values()).size, `two titles written at the same moment in ${origin}, one by each of its app servers, got the same stamp from the same region (seed ${seed}); 1 s later the datacenters disagree: ${describe(seen)}. Applying a title by reading the stored one, comparing and then writing lets two applies at once cross, and a tie that stamp and region cannot break keeps whichever landed last: keep titles in one atomic command that breaks every tie the same way (a sorted set scored by stamp, member [region, title]: kv.zadd(key, time, member, { gt: true }))`).toBe(1);
+  }
+});
+
 /** What every datacenter shows for the likes of `board`, against the `made` per region. */
 async function expectAllCounted(send: Send, made: Map<string, number>, situation: string, overCounted: string): Promise<void> {
   const total = [...made.values()].reduce((a, b) => a + b, 0);
