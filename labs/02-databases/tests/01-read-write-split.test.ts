@@ -5,6 +5,8 @@ import { DATABASES, databasesCluster, loggedIn, recordReads, send, share, type A
 
 /** The promise of this step: the primary serves at most this share of plain reads. */
 const MAX_PRIMARY_SHARE = 0.1;
+/** Each replica serves at least this share of them: in turn, each serves half. */
+const MIN_REPLICA_SHARE = 0.4;
 const USERS = ['ada', 'grace', 'linus', 'alan', 'barbara', 'edsger'];
 
 test('plain reads (profiles, top balances) are spread over the replicas; the primary serves at most 10 %', async () => {
@@ -28,7 +30,10 @@ test('plain reads (profiles, top balances) are spread over the replicas; the pri
   }
   for (const replica of DATABASES.replicas) {
     const served = reads.count(replica);
-    expect(served, `${replica} served ${share(served, selects)} plain reads: spread them over every replica, not one, so each carries its part`).toBeGreaterThanOrEqual(Math.ceil(selects * 0.3));
+    const why = served === 0
+      ? 'spread them over every replica, not one, so each carries its part'
+      : 'one replica carries far more than the other: with three app servers and two replicas, a replica per app server gives one of them twice the load; have every app server take turns over all the replicas';
+    expect(served, `${replica} served ${share(served, selects)} plain reads (at least ${MIN_REPLICA_SHARE * 100} % each expected): ${why}`).toBeGreaterThanOrEqual(Math.ceil(selects * MIN_REPLICA_SHARE));
   }
 });
 
@@ -77,16 +82,18 @@ function withinPatience(cluster: Cluster, answer: Promise<Answer>): Promise<Answ
   return Promise.race([answer, cluster.sleep(PATIENCE_MS).then(() => undefined)]);
 }
 
-test(`${BURST} requests at once, a third of them refused, stay within the primary's ${MAX_CONNECTIONS} connections, and the service keeps answering`, async () => {
+test(`${BURST} requests at once, more than half of them refused, stay within the primary's ${MAX_CONNECTIONS} connections, and the service keeps answering`, async () => {
   const cluster = await databasesCluster();
   const users = Array.from({ length: BURST_USERS }, (_, i) => `user-${i + 1}`);
   const clients: Client[] = [];
   for (const user of users) clients.push(await loggedIn(cluster, user));
   for (const client of clients) expect((await send(client, 'POST', '/deposit', { amount: 100 })).status, 'POST /deposit failed').toBe(200);
   await cluster.sleep(1000);
-  // Deposits, transfers to no one (404) and transfers of more than the balance (409), all at once.
+  // Deposits, withdrawals, transfers to no one (404), and transfers and withdrawals of more than the balance (409), all at once.
   const kinds = [
     { what: 'a deposit', path: '/deposit', body: () => ({ amount: 1 }), status: 200 },
+    { what: 'a withdrawal', path: '/withdraw', body: () => ({ amount: 1 }), status: 200 },
+    { what: 'a withdrawal of more than the balance', path: '/withdraw', body: () => ({ amount: 10_000 }), status: 409 },
     { what: 'a transfer to an account that does not exist', path: '/transfer', body: () => ({ to: 'nobody', amount: 1 }), status: 404 },
     { what: 'a transfer of more than the balance', path: '/transfer', body: (i: number) => ({ to: users[(i + 1) % users.length], amount: 10_000 }), status: 409 },
   ];
@@ -101,7 +108,7 @@ test(`${BURST} requests at once, a third of them refused, stay within the primar
   const stuck = burst.filter((b) => b.answer === undefined);
   if (failed.length > 0) {
     const first = failed[0]!;
-    expect.fail(`${failed.length} of ${BURST} requests sent at once got the wrong answer (${first.kind.what} answered ${first.answer!.status} ${JSON.stringify(first.answer!.body)}, expected ${first.kind.status})${refusedByDb > 0 ? `, and ${DATABASES.primary} refused ${refusedByDb} connections: it takes ${MAX_CONNECTIONS} at once, and three app servers sending every statement straight to it open more than that. Give each app server a pool of connections to the primary (4 each leaves room for the monitor and db-admin), where statements and transactions wait their turn` : ''}`);
+    expect.fail(`${failed.length} of ${BURST} requests sent at once got the wrong answer (${first.kind.what} answered ${first.answer!.status} ${JSON.stringify(first.answer!.body)}, expected ${first.kind.status})${refusedByDb > 0 ? `, and ${DATABASES.primary} refused ${refusedByDb} connections: it takes ${MAX_CONNECTIONS} at once, and three app servers sending every statement straight to it open more than that. Give each app server a pool of connections to the primary (4 each leaves room for the monitor and db-admin), where every statement, SELECTs such as the balance check included, and every transaction waits its turn` : ''}`);
   }
   const later: (Answer | undefined)[] = [];
   for (let i = 0; i < BURST_USERS; i++) later.push(await cluster.run(() => withinPatience(cluster, send(clients[i]!, 'POST', '/transfer', { to: users[(i + 1) % users.length], amount: 1 }))));

@@ -88,7 +88,7 @@ test('a lookup by id asks only the shard that holds the user', async () => {
       asked.clear();
       const res = await send(client, 'GET', `/users/${user.id}`);
       expect(res.status, `GET /users/${user.id} answered ${res.status}: user ${user.id} was signed up, but the lookup did not find them on ${shardFor(user.id, [...SHARDS])}`).toBe(200);
-      expect(res.body.name).toBe(user.name);
+      expect(res.body.name, `GET /users/${user.id} showed ${JSON.stringify(res.body.name)}, but user ${user.id} signed up as "${user.name}": two sign-ups got the same id, and the second overwrote the first. Ids must come from one counter that every clone shares (ctx.kv.incr), not from each app server's own`).toBe(user.name);
       expect(asked.size, `GET /users/${user.id} asked ${asked.size} shards (${[...asked].join(', ')}): a lookup by id asks only the shard shardFor names, or every shard does the work of every lookup`).toBe(1);
     }
   } finally {
@@ -96,12 +96,15 @@ test('a lookup by id asks only the shard that holds the user', async () => {
   }
 });
 
-test('the top users across shards are merged in order', async () => {
+test('the top users across shards are merged in order, as many as n asks', async () => {
   const { cluster, users } = await signedUp();
-  const expected = [...users].sort((a, b) => b.score - a.score || a.id - b.id).slice(0, 10);
-  const res = await send(cluster.client('visitor'), 'GET', '/users/top?n=10');
-  expect(res.status, `GET /users/top answered ${res.status}`).toBe(200);
-  const got = res.body as unknown as { id: number; score: number }[];
-  const scores = got.map((u) => u.score).join(', ');
-  expect(scores, `GET /users/top?n=10 gave scores ${scores}, but the top 10 of all users are ${expected.map((u) => u.score).join(', ')}: ask each shard for its top 10, then sort all of them together again and keep the first 10`).toBe(expected.map((u) => u.score).join(', '));
+  for (const n of [10, 15]) {
+    const expected = [...users].sort((a, b) => b.score - a.score || a.id - b.id).slice(0, n);
+    const res = await send(cluster.client('visitor'), 'GET', `/users/top?n=${n}`);
+    expect(res.status, `GET /users/top?n=${n} answered ${res.status}`).toBe(200);
+    const got = res.body as unknown as { id: number; score: number }[];
+    expect(got.length, `GET /users/top?n=${n} listed ${got.length} users: the list is as long as n asks, and each shard is asked for its top n, not a fixed 10`).toBe(n);
+    const scores = got.map((u) => u.score).join(', ');
+    expect(scores, `GET /users/top?n=${n} gave scores ${scores}, but the top ${n} of all users are ${expected.map((u) => u.score).join(', ')}: ask each shard for its top ${n}, then sort all of them together again and keep the first ${n}`).toBe(expected.map((u) => u.score).join(', '));
+  }
 });

@@ -18,6 +18,14 @@ const READ_EVERY_MS = 10;
 const SIGN_UP_EVERY_MS = 5;
 /** The shards are on machines of their own: each statement crosses a link of this many ms each way. */
 const SHARD_LINK_MS = 3;
+/**
+ * The moment the copy first reads an old shard, this many users sign up at once, each looked up as
+ * soon as it is answered: however fast the copy, some of them land behind it on shards it has read.
+ */
+const SIGN_UPS_AT_COPY = 5;
+/** One reader asks for the top users every so many of its reads: a user being moved must not show twice. */
+const TOP_EVERY = 6;
+const TOP_N = 20;
 
 const percent = (part: number, whole: number) => `${Math.round((1000 * part) / whole) / 10} %`;
 
@@ -49,7 +57,7 @@ test(`adding ${NEW_SHARD} moves at most a quarter of the users, all of them onto
 });
 
 /** Why users who signed up during the move are lost, and what to do. */
-const newcomersLost = 'the copy had already passed their shard when they were written under the old map, so the new shard never got them. While users move, write each new user to its owner under both maps (or copy again after switching)';
+const newcomersLost = 'the copy had already passed their shard when they were written under the old map, so the new shard never got them. While users move, write each new user to its owner under both maps (a second copy after the switch comes too late: until it runs, their lookups go to the new shard and miss)';
 
 interface Known {
   name: string;
@@ -103,43 +111,82 @@ test(`${NEW_SHARD} joins while the service answers: no read misses a user, and e
   const misses: Miss[] = [];
   let reads = 0;
   let took = 0;
+  /** Newcomers missed while stored only on the shard the new map gives them: written under the new map alone. */
+  const newMapOnly: number[] = [];
+  /** A top list, asked during the move, that showed one user more than once. */
+  let doubled: { at: number; ids: number[] } | undefined;
+  /** Looks `id` up, as a reader; a miss is recorded. */
+  const lookUp = async (client: Client, id: number) => {
+    const res = await send(client, 'GET', `/users/${id}`);
+    reads++;
+    if (res.status === 200 && res.body.name === known.get(id)!.name) return;
+    misses.push({ id, status: res.status, at: cluster.clock.now() - started });
+    if (known.get(id)!.during && !idsOn(cluster, shardFor(id, [...FOUR])).has(id) && idsOn(cluster, shardFor(id, [...FIVE])).has(id)) newMapOnly.push(id);
+  };
+  /** Signs up a user during the move, then looks them up at once, as a new user opening their profile would. */
+  const newcomer = async (client: Client, name: string) => {
+    const id = await signUp(client, name);
+    known.set(id, { name, during: true });
+    await lookUp(client, id);
+  };
+  // The copy's first read of each old shard (a SELECT that is not a lookup by id) sets off a burst of sign-ups.
+  let moveSent = false;
+  let topInFlight = 0;
+  const scanned = new Set<string>();
+  const bursts: Promise<unknown>[] = [];
+  const stopBursts = cluster.metrics.on((e) => {
+    if (!moveSent || done || topInFlight > 0 || e.type !== 'query' || !FOUR.includes(e.node) || scanned.has(e.node) || !APP_SERVERS.includes(e.from)) return;
+    if (!/^\s*select\b/i.test(e.sql) || /\bwhere\s+id\s*=/i.test(e.sql)) return;
+    scanned.add(e.node);
+    bursts.push(Promise.all(Array.from({ length: SIGN_UPS_AT_COPY }, (_, k) => newcomer(cluster.client(`burst-${scanned.size}-${k + 1}`), `burst-${scanned.size}-${k + 1}`))));
+  });
   // One drive of the clock for everything that runs at once: readers, a writer and the move.
   const answer = await cluster.run(async () => {
     // Readers look up known users, half of them users that move: a read that misses is a user the service lost for a moment.
     const readers = Array.from({ length: READERS }, async (_, r) => {
       const client = cluster.client(`reader-${r + 1}`);
       for (let i = r; !done; i++) {
+        if (r === 0 && i % TOP_EVERY === 0) {
+          topInFlight++;
+          const top = await send(client, 'GET', `/users/top?n=${TOP_N}`).finally(() => topInFlight--);
+          const ids = Array.isArray(top.body) ? (top.body as { id: number }[]).map((u) => u.id) : [];
+          const twice = ids.filter((id, k) => ids.indexOf(id) !== k);
+          if (twice.length > 0) doubled ??= { at: cluster.clock.now() - started, ids: twice };
+        }
         const pool = i % 2 === 0 && moving.length > 0 ? moving : [...known.keys()];
-        const id = pool[(i * 7) % pool.length]!;
-        const res = await send(client, 'GET', `/users/${id}`);
-        reads++;
-        if (res.status !== 200 || res.body.name !== known.get(id)!.name) misses.push({ id, status: res.status, at: cluster.clock.now() - started });
+        await lookUp(client, pool[(i * 7) % pool.length]!);
         await cluster.sleep(READ_EVERY_MS);
       }
     });
     const writer = (async () => {
       for (let i = 1; !done; i++) {
         const name = `during-${i}`;
-        const id = await signUp(cluster.client('newcomer'), name);
-        known.set(id, { name, during: true });
+        known.set(await signUp(cluster.client('newcomer'), name), { name, during: true });
         await cluster.sleep(SIGN_UP_EVERY_MS);
       }
     })();
+    moveSent = true;
     const moved = await send(admin, 'POST', '/admin/shards', { shards: FIVE });
     took = cluster.clock.now() - started;
     done = true;
-    await Promise.all([...readers, writer]);
+    await Promise.all([...readers, writer, ...bursts]);
     return moved;
   });
   stop();
+  stopBursts();
 
   expect(answer.status, `POST /admin/shards with ${FIVE.join(', ')} answered ${answer.status} ${JSON.stringify(answer.body)}: it should move the users ${NEW_SHARD} now owns and answer 200 when the move is done`).toBe(200);
   if (early) {
     expect.fail(`${early.at} ms into the move, a lookup was sent to ${NEW_SHARD} while it still lacked ${early.lacking} of the ${moving.length} users it takes (${misses.length} of ${reads} reads during the move missed a user): reads switched to the new shard before its data arrived. Copy the users first, and switch reads to the new map only once they are all there`);
   }
+  if (newMapOnly.length > 0) {
+    const id = newMapOnly[0]!;
+    expect.fail(`${newMapOnly.length} users who signed up during the move were not found right after signing up (GET /users/${id} answered 404): user ${id} was written only to ${shardFor(id, [...FIVE])}, its shard under the new map, while lookups still used the old one, which names ${shardFor(id, [...FOUR])}. While users move, write each new user under both maps`);
+  }
   const missedNewcomers = [...new Set(misses.filter((m) => known.get(m.id)!.during).map((m) => m.id))];
   if (missedNewcomers.length > 0) expect.fail(`${missedNewcomers.length} users who signed up during the move went missing (GET /users/${missedNewcomers[0]} answered 404): ${newcomersLost}`);
   const first = misses[0];
+  if (doubled) expect.fail(`${doubled.at} ms into the move, GET /users/top?n=${TOP_N} listed user ${doubled.ids[0]} twice: while a user is copied, it is on two shards for a moment; keep each id once when merging the shards' lists`);
   expect(misses.length, `${misses.length} of ${reads} reads during the move missed a user${first ? ` (GET /users/${first.id} answered ${first.status}, ${first.at} ms in)` : ''}: every user must be found on the shard reads use, before, during and after the switch`).toBe(0);
 
   // After the move: every user on the shard shardFor names under five shards, and only there.
