@@ -1,6 +1,8 @@
 // Shared by the graded tests of this lab: a fresh cluster per test, and counters that ignore health checks.
 import { onTestFailed } from 'vitest';
-import type { Cluster, ClusterEvent } from '@scale-lab/kit';
+import { Cluster, type ClusterEvent } from '@scale-lab/kit';
+import { createApp } from '../starter/app.ts';
+import { createBalancer } from '../starter/balancer.ts';
 import { APP_SERVERS, createClonesCluster } from '../starter/cluster.ts';
 
 export { APP_SERVERS };
@@ -8,6 +10,18 @@ export { APP_SERVERS };
 /** A fresh cluster; if the test fails, its message ends with the seed that replays the run. */
 export function clonesCluster(): Cluster {
   const cluster = createClonesCluster();
+  onTestFailed(({ task }) => {
+    for (const error of task.result?.errors ?? []) error.message += `\n(cluster seed ${cluster.seed}: the same seed replays this run exactly)`;
+  });
+  return cluster;
+}
+
+/** Like the lab's cluster, with other app servers behind the balancer (e.g. a fourth clone added). */
+export function clonesClusterOf(servers: string[]): Cluster {
+  const cluster = new Cluster({ seed: 1 });
+  cluster.addStore('kv');
+  for (const name of servers) cluster.addNode(name, createApp);
+  cluster.addNode('lb', (ctx) => createBalancer(ctx, servers));
   onTestFailed(({ task }) => {
     for (const error of task.result?.errors ?? []) error.message += `\n(cluster seed ${cluster.seed}: the same seed replays this run exactly)`;
   });
@@ -130,4 +144,16 @@ export function flapOnEveryCheck(cluster: Cluster, server: string): void {
       failing = !failing;
     }
   });
+}
+
+/** Waits until `server` has answered `n` more health checks that failed (`passed` false) or passed, then long enough for the balancer to read the last; false if that took over 5 s. */
+export async function checksAnswered(cluster: Cluster, server: string, n: number, passed: boolean): Promise<boolean> {
+  let seen = 0;
+  const off = cluster.metrics.on((event) => {
+    if (event.type === 'request' && event.from === 'lb' && event.node === server && event.path === '/health' && (event.status === 200) === passed) seen++;
+  });
+  for (let waited = 0; seen < n && waited < 5000; waited += 10) await cluster.sleep(10);
+  off();
+  await cluster.sleep(10);
+  return seen >= n;
 }
