@@ -53,3 +53,14 @@ test('concurrent requests for a product and for its page each get their own answ
     expect(answer.body, `concurrent GET ${paths[i]} answered ${show(answer)}: a product and its page are two loads under two keys, even with the same id; key your loads in progress by cache key, not by product id`).toEqual(want);
   });
 });
+
+test('a load that fails is not shared with the requests after it: once the database is back, reads work', async () => {
+  const cluster = await cachingCluster();
+  cluster.kill('db');
+  const during = await get(cluster, '/products/7');
+  cluster.revive('db');
+  await cluster.sleep(100);
+  const after = await get<Product>(cluster, '/products/7');
+  evidence('the requests to app, and its queries', (e) => (e.type === 'request' && e.node === 'app') || e.type === 'query');
+  expect(sameProduct(after.body, productInDb(cluster, 7)), `the database was down for a moment (GET /products/7 answered ${during.status} meanwhile), and once it was back GET /products/7 answered ${show(after)}: the failed load stayed in your map of loads in progress, and every request after it got its error; remove the entry when the load settles, failed or not (in finally)`).toBe(true);
+});
