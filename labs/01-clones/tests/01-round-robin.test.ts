@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { evidence } from '@scale-lab/kit';
-import { APP_SERVERS, clonesCluster, countServed, sendSequential } from './helpers.ts';
+import { APP_SERVERS, clonesCluster, clonesClusterOf, countServed, sendSequential } from './helpers.ts';
 
 /** What is wrong with a split of 300 requests, in the reader's terms; empty when each server got 100. */
 function splitProblem(counts: Map<string, number>): string {
@@ -38,4 +38,17 @@ test('the rotation is strict: consecutive requests go to different servers', asy
   await sendSequential(cluster, 6);
   evidence('the 6 requests in a row, and which server answered each', (e) => e.type === 'request' && e.from === 'lb' && e.path === '/');
   expect(order.join(' '), 'the servers that answered 6 requests in a row, in order; round robin visits each server once per turn').toMatch(/^(app-\d) (?!\1)(app-\d) (?!\1|\2)(app-\d) \1 \2 \3$/);
+});
+
+test('the rotation covers the servers it is given: with a fourth clone, each of four gets its turn', async () => {
+  const four = ['app-1', 'app-2', 'app-3', 'app-4'];
+  const cluster = clonesClusterOf(four);
+  const served = countServed(cluster);
+  const statuses = await sendSequential(cluster, 40);
+  evidence('the 40 requests the balancer passed on, and which server got each', served.events);
+  const split = four.map((s) => `${s} ${served.of(s)}`).join(', ');
+  const failed = statuses.filter((s) => s !== 200).length;
+  for (const server of four) {
+    expect(served.of(server), `with four app servers behind the balancer, 40 requests were split ${split}${failed ? ` and ${failed} failed` : ''}: the rotation must cover the servers the balancer is given, not three fixed ones; wrap with % servers.length and take names from servers`).toBe(10);
+  }
 });

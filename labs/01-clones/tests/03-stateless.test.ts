@@ -27,6 +27,21 @@ test('a logged-in user stays logged in whichever server answers', async () => {
   expect(lost.length, `${lost.length} of 9 requests to GET /me did not know the user (answered by ${where}): the session was kept in the memory of the server that logged her in; store sessions in ctx.kv so every server sees them`).toBe(0);
 });
 
+test('users who log in on different servers each stay themselves', async () => {
+  const cluster = clonesCluster();
+  const users = ['ada', 'grace', 'linus'];
+  const cookies = [];
+  // Three logins in a row: the balancer gives each to another server.
+  for (const user of users) cookies.push(await login(cluster, user));
+  evidence('the logins and GET /me requests, and which server answered each', (e) => e.type === 'request' && e.from === 'lb');
+  for (let round = 0; round < 3; round++) {
+    for (const [i, user] of users.entries()) {
+      const me = await whoAmI(cluster, cookies[i]!);
+      expect(me.user, `${user} logged in, and GET /me with her cookie answered ${me.status} ${me.user ? `as ${me.user}` : 'without a user'} (from ${me.server ?? '?'}): two logins got the same session id, or one overwrote the other's session; session ids must be unique across every server and restart, e.g. random`).toBe(user);
+    }
+  }
+});
+
 test('sessions survive a restart of every app server', async () => {
   const cluster = clonesCluster();
   const cookie = await login(cluster, 'grace');
@@ -47,7 +62,13 @@ test('sessions live in the key-value store, with an expiry', async () => {
   expect(keys.length, 'after a login the key-value store holds no key: where is the session?').toBeGreaterThan(0);
   const withoutExpiry = keys.filter((k) => store.ttl(k) < 0);
   expect(withoutExpiry, 'session keys with no expiry pile up forever; set one, e.g. ctx.kv.set(key, value, { ex: 86400 })').toEqual([]);
+  for (let i = 0; i < 3; i++) await whoAmI(cluster, cookie);
+  const refreshed = keys.filter((k) => store.ttl(k) < 0);
+  expect(refreshed, 'after GET /me the session key has no expiry any more: a SET without { ex } replaces the expiry; extend a session with ctx.kv.expire(key, seconds), or SET it again with { ex }').toEqual([]);
   store.flushAll();
-  const me = await whoAmI(cluster, cookie);
-  expect(me.status, 'the key-value store was emptied but GET /me still knew the user: the session is also kept in memory (a module-level Map?), which real clones do not share').toBe(401);
+  // Once on every server: a copy kept by any one of them shows.
+  for (let i = 0; i < 3; i++) {
+    const me = await whoAmI(cluster, cookie);
+    expect(me.status, `the key-value store was emptied but GET /me on ${me.server ?? 'a server'} still knew the user: the session is also kept in memory (a module-level Map?) or in a copy on one server, which real clones do not share and which a logout or an expiry in the store does not reach`).toBe(401);
+  }
 });

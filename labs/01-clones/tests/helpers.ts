@@ -1,6 +1,8 @@
 // Shared by the graded tests of this lab: a fresh cluster per test, and counters that ignore health checks.
 import { onTestFailed } from 'vitest';
-import type { Cluster, ClusterEvent } from '@scale-lab/kit';
+import { Cluster, type ClusterEvent } from '@scale-lab/kit';
+import { createApp } from '../starter/app.ts';
+import { createBalancer } from '../starter/balancer.ts';
 import { APP_SERVERS, createClonesCluster } from '../starter/cluster.ts';
 
 export { APP_SERVERS };
@@ -8,6 +10,18 @@ export { APP_SERVERS };
 /** A fresh cluster; if the test fails, its message ends with the seed that replays the run. */
 export function clonesCluster(): Cluster {
   const cluster = createClonesCluster();
+  onTestFailed(({ task }) => {
+    for (const error of task.result?.errors ?? []) error.message += `\n(cluster seed ${cluster.seed}: the same seed replays this run exactly)`;
+  });
+  return cluster;
+}
+
+/** Like the lab's cluster, with other app servers behind the balancer (e.g. a fourth clone added). */
+export function clonesClusterOf(servers: string[]): Cluster {
+  const cluster = new Cluster({ seed: 1 });
+  cluster.addStore('kv');
+  for (const name of servers) cluster.addNode(name, createApp);
+  cluster.addNode('lb', (ctx) => createBalancer(ctx, servers));
   onTestFailed(({ task }) => {
     for (const error of task.result?.errors ?? []) error.message += `\n(cluster seed ${cluster.seed}: the same seed replays this run exactly)`;
   });
@@ -100,23 +114,31 @@ export function countChecks(cluster: Cluster, server: string): { all(): number; 
   return { all: () => all, passed: () => passed, reset: () => (all = passed = 0) };
 }
 
+/** Drives the cluster's time until `reached` settles or `ms` of cluster time pass; true if it settled first. */
+async function within(cluster: Cluster, reached: Promise<void>, ms: number): Promise<boolean> {
+  return cluster.run(Promise.race([reached.then(() => true), cluster.clock.sleep(ms).then(() => false)]));
+}
+
 /**
  * Makes `server` answer 500 until it has failed exactly one health check, then heals it: a blip that
  * one check sees, whenever the balancer's checks run. False if no check came within 3 s.
  */
 export async function failOneCheck(cluster: Cluster, server: string): Promise<boolean> {
-  let seen = false;
+  let seen!: () => void;
+  const checked = new Promise<void>((resolve) => (seen = resolve));
+  let done = false;
   const off = cluster.metrics.on((event) => {
-    if (!seen && event.type === 'request' && event.from === 'lb' && event.node === server && event.path === '/health' && event.status >= 500) {
-      seen = true;
+    if (!done && event.type === 'request' && event.from === 'lb' && event.node === server && event.path === '/health' && event.status >= 500) {
+      done = true;
       cluster.recover(server);
+      seen();
     }
   });
   cluster.fail(server, 500);
-  for (let waited = 0; !seen && waited < 3000; waited += 50) await cluster.sleep(50);
-  if (!seen) cluster.recover(server);
+  const ok = await within(cluster, checked, 3000);
+  if (!ok) cluster.recover(server);
   off();
-  return seen;
+  return ok;
 }
 
 /** From now on `server` fails every other health check: it answers 500 until a check sees it, then 200 until the next check. */
@@ -130,4 +152,18 @@ export function flapOnEveryCheck(cluster: Cluster, server: string): void {
       failing = !failing;
     }
   });
+}
+
+/** Waits until `server` has answered `n` more health checks that failed (`passed` false) or passed, then long enough for the balancer to read the last; false if that took over 5 s. */
+export async function checksAnswered(cluster: Cluster, server: string, n: number, passed: boolean): Promise<boolean> {
+  let seen = 0;
+  let reached!: () => void;
+  const enough = new Promise<void>((resolve) => (reached = resolve));
+  const off = cluster.metrics.on((event) => {
+    if (event.type === 'request' && event.from === 'lb' && event.node === server && event.path === '/health' && (event.status === 200) === passed && ++seen === n) reached();
+  });
+  const ok = await within(cluster, enough, 5000);
+  off();
+  await cluster.sleep(10);
+  return ok;
 }

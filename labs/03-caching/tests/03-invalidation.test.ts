@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { evidence } from '@scale-lab/kit';
-import { cachingCluster, get, getAt, productInDb, put, queriesFromNow, show, type Product, type ProductPage } from './helpers.ts';
+import { cachingCluster, get, getAt, productInDb, put, putAt, queriesFromNow, show, type Product, type ProductPage } from './helpers.ts';
 
 test('after PUT /products/4, both endpoints show the new price, and reads are cached again', async () => {
   const cluster = await cachingCluster();
@@ -70,4 +70,24 @@ test('reads that arrive while a PUT runs do not put the old price back in the ca
   await cluster.sleep(10);
   const after = await get<Product>(cluster, '/products/2');
   expect(after.body?.priceCents, `after a PUT and reads at the same moment had all finished, GET /products/2 answered ${show(after)}, the old price, and it will until the TTL runs out: a read ran between your delete and the UPDATE and cached the old row again; write the database first, then delete (the new price is ${price})`).toBe(price);
+});
+
+test('two updates at once, on two clones, leave no old value in the cache', async () => {
+  const cluster = await cachingCluster();
+  await get(cluster, '/products/1');
+  await get(cluster, '/products/1/page');
+  // Both clones update product 1 at the same moment. app's update reaches the database first, but
+  // its commands to the store travel 100 ms; app-2's update lands second, and its commands arrive first.
+  cluster.link('app', 'kv', { latency: 100 });
+  cluster.link('app-2', 'db', { latency: 10 });
+  await cluster.run(() => Promise.all([putAt(cluster, 'app', 1, { priceCents: 11_100 }), putAt(cluster, 'app-2', 1, { priceCents: 22_200 })]));
+  await cluster.sleep(100);
+  const price = productInDb(cluster, 1).priceCents;
+  const product = await getAt<Product>(cluster, 'app-3', '/products/1');
+  const page = await getAt<ProductPage>(cluster, 'app-3', '/products/1/page');
+  evidence('the key-value commands of the two updates', (e) => e.type === 'kv' && (e.from === 'app' || e.from === 'app-2'));
+  const why = `two PUT /products/1 ran at the same moment on app and app-2, the database kept ${price} (the update that landed last), yet`;
+  const fix = 'writing new values into the cache on an update lets two writers\' SETs arrive in the opposite order to their UPDATEs; delete the keys instead (database first, then delete), and let the next read load the row';
+  expect(product.body?.priceCents, `${why} GET /products/1 answered ${show(product)}: ${fix}`).toBe(price);
+  expect(page.body?.product?.priceCents, `${why} GET /products/1/page answered ${show(page)}: ${fix}`).toBe(price);
 });

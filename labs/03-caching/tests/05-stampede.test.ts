@@ -44,7 +44,7 @@ test('concurrent requests for different products each get their own product', as
   expect(queries, `100 concurrent requests for 10 products cost ${queries} queries; one load per key makes 10: let concurrent misses on one key share one load (single-flight)`).toBe(10);
 });
 
-test('concurrent requests for a product and for its page each get their own answer', async () => {
+test('concurrent requests for a product and for its page each get their own answer, and a failed load is not kept', async () => {
   const cluster = await cachingCluster();
   const paths = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? '/products/7' : '/products/7/page'));
   const answers = await getAll<unknown>(cluster, paths);
@@ -52,4 +52,13 @@ test('concurrent requests for a product and for its page each get their own answ
     const want = paths[i] === '/products/7' ? productInDb(cluster, 7) : pageInDb(cluster, 7);
     expect(answer.body, `concurrent GET ${paths[i]} answered ${show(answer)}: a product and its page are two loads under two keys, even with the same id; key your loads in progress by cache key, not by product id`).toEqual(want);
   });
+
+  // The database goes down for a moment: a load that fails must not be handed to the requests after it.
+  cluster.kill('db');
+  const during = await get(cluster, '/products/3');
+  cluster.revive('db');
+  await cluster.sleep(100);
+  const after = await get<Product>(cluster, '/products/3');
+  evidence('the requests to app, and its queries', (e) => (e.type === 'request' && e.node === 'app') || e.type === 'query');
+  expect(sameProduct(after.body, productInDb(cluster, 3)), `the database was down for a moment (GET /products/3 answered ${during.status} meanwhile), and once it was back GET /products/3 answered ${show(after)}: the failed load stayed in your map of loads in progress, and every request after it got its error; remove the entry when the load settles, failed or not (in finally)`).toBe(true);
 });

@@ -94,7 +94,12 @@ export async function getAt<T>(cluster: Cluster, clone: string, path: string, ti
 
 /** PUT /products/:id with a JSON body, e.g. { priceCents: 1999 }. */
 export async function put(cluster: Cluster, id: number, changes: Partial<Omit<Product, 'id'>>): Promise<Answer<Product>> {
-  const res = await cluster.fetch(`http://app/products/${id}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(changes) });
+  return putAt(cluster, 'app', id, changes);
+}
+
+/** PUT /products/:id on one clone, e.g. app-2. */
+export async function putAt(cluster: Cluster, clone: string, id: number, changes: Partial<Omit<Product, 'id'>>): Promise<Answer<Product>> {
+  const res = await cluster.fetch(`http://${clone}/products/${id}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(changes) });
   return answerOf<Product>(res);
 }
 
