@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { seededRandom } from '@scale-lab/kit';
+import { evidence, seededRandom } from '@scale-lab/kit';
 import { summarize } from '../starter/measure.ts';
 import { runLoad, type Interval, type Run } from '../starter/run.ts';
 import { oneServerCluster } from './helpers.ts';
@@ -51,6 +51,7 @@ test('p50, p95 and p99 of a real load run with a burst, from its raw samples', a
   const cluster = oneServerCluster({ cores: 2, work: { distribution: 'exponential', mean: 20 } });
   // Steady at 60 % of the server's 100 requests per second, then 3 s above it, then calm again.
   const run = await runLoad(cluster, { rate: { steps: [{ at: 0, rate: 60 }, { at: 6_000, rate: 115 }, { at: 9_000, rate: 40 }] }, duration: 12_000 });
+  evidence('the requests of the 12-second run, whose latencies your percentiles rank', (e) => e.type === 'request' && e.node === 'app' && e.from === 'client');
   expectHonest(run, 'a 12-second run whose burst queued requests in a few slices');
 });
 

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import type { Cluster } from '@scale-lab/kit';
+import { evidence, type Cluster, type ClusterEvent } from '@scale-lab/kit';
 import { findKnee } from '../starter/measure.ts';
 import { createOneServerCluster } from '../starter/cluster.ts';
 import { ceilingOf, queueModel, type QueueModel, type ServerModel } from './queue-model.ts';
@@ -8,21 +8,23 @@ import { ceilingOf, queueModel, type QueueModel, type ServerModel } from './queu
 const rps = (v: number) => `${Math.round(v * 10) / 10} requests per second`;
 
 /** What the reader's measuring did to the server: whether any of it was open loop, and how hard it pushed. */
-function watchLoad(cluster: Cluster): () => { requests: number; closedLoop: boolean; maxQueued: number } {
+function watchLoad(cluster: Cluster): () => { requests: number; closedLoop: boolean; maxQueued: number; events: ClusterEvent[] } {
   const completions = new Set<number>();
   const arrivals: number[] = [];
+  const events: ClusterEvent[] = [];
   const key = (t: number) => Math.round(t * 1000);
   const stop = cluster.metrics.on((e) => {
     if (e.type !== 'request' || e.node !== 'app' || e.from !== 'client') return;
     completions.add(key(e.at));
     arrivals.push(key(e.at - e.latency));
+    events.push(e);
   });
   cluster.metrics.reset();
   return () => {
     stop();
     // In a closed loop each request leaves the moment an earlier one is answered; Poisson arrivals almost never do.
     const chained = arrivals.filter((t) => completions.has(t)).length;
-    return { requests: arrivals.length, closedLoop: arrivals.length > 0 && chained / arrivals.length > 0.9, maxQueued: cluster.metrics.node('app').maxQueued };
+    return { requests: arrivals.length, closedLoop: arrivals.length > 0 && chained / arrivals.length > 0.9, maxQueued: cluster.metrics.node('app').maxQueued, events };
   };
 }
 
@@ -31,6 +33,8 @@ interface Trial {
   rate: number;
   duration: number;
   latencies: number[];
+  /** The requests themselves, for evidence. */
+  events: ClusterEvent[];
 }
 
 /** Records every fixed-rate run findKnee makes (runLoad calls cluster.load), so its answer can be checked against its own measurements. */
@@ -39,14 +43,17 @@ function recordTrials(cluster: Cluster): Trial[] {
   const load = cluster.load.bind(cluster);
   cluster.load = async (options) => {
     const latencies: number[] = [];
+    const events: ClusterEvent[] = [];
     const stop = cluster.metrics.on((e) => {
-      if (e.type === 'request' && e.node === 'app' && e.from === 'client') latencies.push(e.latency);
+      if (e.type !== 'request' || e.node !== 'app' || e.from !== 'client') return;
+      latencies.push(e.latency);
+      events.push(e);
     });
     try {
       return await load(options);
     } finally {
       stop();
-      if (typeof options.rate === 'number' && typeof options.duration === 'number') trials.push({ rate: options.rate, duration: options.duration, latencies });
+      if (typeof options.rate === 'number' && typeof options.duration === 'number') trials.push({ rate: options.rate, duration: options.duration, latencies, events });
     }
   };
   return trials;
@@ -103,6 +110,9 @@ interface Graded {
   why?: string;
   /** Within the band, but against findKnee's own measurement at that rate: reported after any answer out of the band. */
   selfContradicted?: boolean;
+  /** Every fixed-rate run findKnee made on this server, and every request it sent there, for evidence. */
+  trials: Trial[];
+  requests: ClusterEvent[];
 }
 
 async function gradeKnee(name: string, server: ServerModel, slo: number, seed: number): Promise<Graded> {
@@ -114,7 +124,9 @@ async function gradeKnee(name: string, server: ServerModel, slo: number, seed: n
   const load = watched();
   const what = `${name} (SLO: p99 within ${slo} ms; cluster seed ${seed} replays this run)`;
   expect(load.requests, `${what}: findKnee sent no request to http://app/; measure the server with runLoad`).toBeGreaterThan(0);
+  evidence(`the requests findKnee sent to the server with ${name}, each arriving when it did`, load.events);
   expect(load.closedLoop, `${what}: every request your measuring sent waited for an earlier answer (a closed loop, like a benchmark with N connections); when the server slows, a closed loop slows down with it and never sees the queue real users build. Send requests at a rate (runLoad with rate), as users arrive`).toBe(false);
+  evidence(`the requests findKnee sent to the server with ${name}, and how long each waited`, load.events);
   expect(load.maxQueued, `${what}: your measuring never made a request wait for a core (at most ${load.maxQueued} waited), so it never came near the knee; cores / work is the ceiling, and p99 breaks the SLO well before it. Ramp the arrival rate up until p99 breaks the SLO`).toBeGreaterThanOrEqual(server.cores);
 
   const model = queueModel(server, MODEL_SEED, MODEL_ARRIVALS);
@@ -123,7 +135,7 @@ async function gradeKnee(name: string, server: ServerModel, slo: number, seed: n
   const knee = () => (kneeRate ??= model.knee(slo));
   const inBand = (): Graded => {
     const own = contradicted(found as number, trials, slo);
-    return own === undefined ? { name, found, knee, ceiling } : { name, found, knee, ceiling, why: own.why, selfContradicted: true, wrong: what };
+    return own === undefined ? { name, found, knee, ceiling, trials, requests: load.events } : { name, found, knee, ceiling, trials, requests: load.events, why: own.why, selfContradicted: true, wrong: what };
   };
   if (typeof found === 'number' && found > 0 && honest(model, slo, found)) return inBand();
   const { low, high } = band(model, slo, knee());
@@ -142,7 +154,20 @@ async function gradeKnee(name: string, server: ServerModel, slo: number, seed: n
   else if (found >= 0.95 * ceiling) why = `${rps(found)} is the server's throughput ceiling (cores / work, ${rps(ceiling)}): the most it can answer, not the rate at which its p99 holds; at that rate it has ${atFound}`;
   else if (found > high) why = `at ${rps(found)} the server has ${atFound}: you are past the knee. If your measuring saw the SLO hold there, check that it held the p99 (not the mean, nor the p90) of at least ${STEP_S} seconds of open-loop load at that rate`;
   else why = `at ${rps(found)} the server has ${atFound}, so you are below the knee and leave capacity unused`;
-  return { name, found, knee, ceiling, why, wrong: `${what}: you found ${rps(found as number)}; the grader's long simulation of this server puts the knee at ${rps(knee())}, and a measurement holding each rate for ${STEP_S} seconds honestly lands between ${Math.round(low * 10) / 10} and ${Math.round(high * 10) / 10}` };
+  return { name, found, knee, ceiling, trials, requests: load.events, why, wrong: `${what}: you found ${rps(found as number)}; the grader's long simulation of this server puts the knee at ${rps(knee())}, and a measurement holding each rate for ${STEP_S} seconds honestly lands between ${Math.round(low * 10) / 10} and ${Math.round(high * 10) / 10}` };
+}
+
+/**
+ * Names findKnee's own run at the rate it returned and the next rate it tried (a replay keeps the
+ * start and the end of a long run, so the last runs are the ones it shows), or, when it made no
+ * run at that rate, every request it sent to that server.
+ */
+function evidenceOfFound({ name, found, trials, requests }: Graded): void {
+  const at = trials.findIndex((t) => typeof found === 'number' && Math.abs(t.rate - found) <= 1e-9 * found);
+  if (at < 0) return evidence(`the requests findKnee sent to the server with ${name}`, requests);
+  const next = trials.slice(at).find((t) => t.rate !== trials[at]!.rate);
+  const runs = trials.filter((t) => t.rate === trials[at]!.rate || t === next);
+  evidence(`the requests of findKnee's runs on the server with ${name} at ${rps(trials[at]!.rate)}, the rate it returned${next ? `, and at ${rps(next.rate)}, the next it tried` : ''}`, runs.flatMap((t) => t.events));
 }
 
 /** The seed of the grader's own simulation: the same for every run, so the knee it finds is the server's, not a run's. */
@@ -192,6 +217,7 @@ test('the knee of two servers you do not see in advance', async () => {
   // An answer out of the band says most about the mistake; one that contradicts its own measurement comes after.
   const wrong = graded.filter((g) => g.wrong !== undefined).sort((a, b) => Number(a.selfContradicted ?? false) - Number(b.selfContradicted ?? false));
   if (wrong.length === 0) return;
+  evidenceOfFound(wrong[0]!);
   // A rule of thumb ("80 % of the ceiling") gives the same share on every server; the knees do not sit at one share.
   const shares = graded.map((g) => (typeof g.found === 'number' ? g.found / g.ceiling : NaN));
   const percent = (v: number) => `${Math.round(100 * v)} %`;

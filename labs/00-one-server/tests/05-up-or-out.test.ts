@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import type { Cluster } from '@scale-lab/kit';
+import { evidence, type Cluster } from '@scale-lab/kit';
 import { chooseFleet, type Fleet, type Offer } from '../starter/fleet.ts';
 import { createFleetCluster, createOneServerCluster } from '../starter/cluster.ts';
 import { queueModel, type ServerModel } from './queue-model.ts';
@@ -67,6 +67,8 @@ test(`the cheapest fleet that serves ${TARGET} requests per second within a p99 
     const cluster = createFleetCluster({ seed, machines: count, cores, work: WORK });
     const report = await cluster.load({ target: 'http://lb/', rate: TARGET, duration: RUN_MS });
     const p99 = Math.round(report.latency.p99);
+    // Your trials' requests too: a replay shows the first clusters a test makes, and chooseFleet's come first.
+    evidence(`the requests of your trials, and of the fleet's ${RUN_MS / 1000}-second runs at ${TARGET} a second`, (e) => e.type === 'request' && e.from === 'client');
     if (p99 > SLO_MS) {
       const byThroughput = count === Math.ceil(TARGET / ceilingOf(cores));
       const model = queueModel({ cores, work: WORK }, 5);
