@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
-import { AWS_REGION_RTT, seededRandom, type Client, type Cluster } from '@scale-lab/kit';
-import { DATACENTERS, READER_REGIONS, WARM_UP_MS, mostCommon, appServersOf, balancerOf, keepVisiting, killDatacenter, multiDcCluster, nearest, reviveDatacenter, roundTrip, share, storeOf, trackDatacenters, visit, type TimedVisit } from './helpers.ts';
+import { AWS_REGION_RTT, evidence, seededRandom, type Client, type Cluster } from '@scale-lab/kit';
+import { DATACENTERS, READER_REGIONS, WARM_UP_MS, callsFrom, isCall, mostCommon, appServersOf, balancerOf, keepVisiting, killDatacenter, multiDcCluster, nearest, reviveDatacenter, roundTrip, share, storeOf, trackDatacenters, visit, type TimedVisit } from './helpers.ts';
 
 /** The promise of this step: readers of a failed datacenter are served elsewhere this long after it fails. */
 const MOVED_WITHIN_MS = 10_000;
@@ -47,7 +47,8 @@ async function expectMovedAway(cluster: Cluster, visits: TimedVisit[], failedAt:
   const ok = after.filter((v) => v.status >= 200 && v.status < 300).length;
   if (ok >= SUCCESS_AFTER * after.length) return;
   const stuck = after.filter((v) => v.datacenter === down).length;
-  const fresh = await visit(cluster, trackDatacenters(cluster), cluster.client(`newcomer-${Math.round(cluster.clock.now())}`, { region: READER_HOMES[0] }), '/boards/welcome');
+  const newcomer = cluster.client(`newcomer-${Math.round(cluster.clock.now())}`, { region: READER_HOMES[0] });
+  const fresh = await visit(cluster, trackDatacenters(cluster), newcomer, '/boards/welcome');
   let why: string;
   if (fresh.datacenter === down) {
     if (checks.waiting() > 0) {
@@ -64,6 +65,8 @@ async function expectMovedAway(cluster: Cluster, visits: TimedVisit[], failedAt:
   } else {
     why = `readers who had looked up www before the failure kept going to ${down} (${stuck} of those requests), while a new reader is sent to ${fresh.datacenter}: the TTL of your answers is too long, keep it to a few seconds`;
   }
+  const readersThen = callsFrom([...new Set(visits.map((v) => v.reader)), newcomer.name], failedAt + MOVED_WITHIN_MS);
+  evidence(`the requests of readers in ${READER_HOMES.join(' and ')} from ${MOVED_WITHIN_MS / 1000} s after the failure, a new reader's visit, and the DNS servers' checks of ${balancerOf(down)}`, (e) => readersThen(e) || (isCall(e) && e.from.startsWith('dns-') && e.to === balancerOf(down)));
   expect(ok, `${what}: only ${share(ok, after.length)} requests from readers in ${READER_HOMES.join(' and ')} succeeded from ${MOVED_WITHIN_MS / 1000} s after (at least ${SUCCESS_AFTER * 100} %): ${why}`).toBeGreaterThanOrEqual(SUCCESS_AFTER * after.length);
 }
 
@@ -93,6 +96,7 @@ async function expectNextNearest(cluster: Cluster, down: string, regions: string
     if (went === down || went === 'none') return [`readers in ${region} were still sent to ${down}`];
     return [`readers in ${region} were sent to ${went} (${roundTrip(region, went)} ms round trip) while ${best} (${roundTrip(region, best)} ms) is up and nearer`];
   });
+  evidence(`the visits of new readers in every region with ${down} dark, and the datacenter each went to`, (e) => isCall(e) && e.from.startsWith(`newcomer-${at}-`));
   expect(wrong, `${down} had been dark for ${DETECTED_WITHIN_MS / 1000} s: ${wrong.join('; ')}. When a reader's nearest datacenter is out, send them to the nearest of those still up, by measured round trip: not the first one in the list, nor a backup fixed in advance`).toEqual([]);
 }
 
@@ -162,6 +166,8 @@ test(`${PAUSES} pauses of ${PAUSE_MS / 1000} s of a datacenter's app servers, ${
   const why = firstOut <= 0
     ? 'one or two failed checks are not enough evidence; take a datacenter out only after several failed checks in a row (three at one a second)'
     : `the first pause moved nobody, pause ${firstOut + 1} did: your DNS server added up failed checks from separate pauses, with good checks between them; count failures in a row, and start again at zero after a good check`;
+  const names = new Set(readers.map((r) => r.name));
+  evidence(`the requests of readers in ${READER_HOMES.join(' and ')} sent elsewhere than ${used}, and the visits of new readers after each pause`, (e) => isCall(e) && ((names.has(e.from) && e.to.startsWith('lb-') && e.to !== balancerOf(used)) || e.from.startsWith('newcomer-d')));
   expect(moved.length + (firstOut < 0 ? 0 : 1), `${PAUSES} pauses of ${PAUSE_MS / 1000} s of ${appServersOf(used).join(' and ')} (long garbage collections), ${PAUSE_EVERY_MS / 1000} s apart, sent ${moved.length} requests of readers in ${READER_HOMES.join(' and ')} elsewhere, and new readers arriving after each pause were sent to ${answers.join(', then ')}: ${why}`).toBe(0);
 });
 
@@ -188,10 +194,13 @@ test('a flapping datacenter stays out until it passes several checks in a row, t
   const why = !everLeft
     ? `every one of them still went to ${DOWN}: stop handing out a datacenter that fails its checks, and keep the TTL short`
     : `${sentBack} were sent back to ${DOWN} after it had been taken out: one good check is not enough to trust it again; bring a datacenter back only after several good checks in a row (five at one a second)`;
+  evidence(`the requests of ${DOWN}'s readers from ${MOVED_WITHIN_MS / 1000} s after it began to flap, and the datacenter each went to`, callsFrom(readers.map((r) => r.name), startedAt + MOVED_WITHIN_MS));
   expect(ok, `${DOWN} flapped, down ${DOWN_FOR / 1000} s and up ${UP_FOR / 1000} s, ${FLAPS} times: only ${share(ok, after.length)} requests from its readers succeeded from ${MOVED_WITHIN_MS / 1000} s on (at least ${SUCCESS_AFTER * 100} %); ${why}`).toBeGreaterThanOrEqual(SUCCESS_AFTER * after.length);
   // Now it stays up: after enough good checks and a TTL, its readers come back to it.
   await cluster.sleep(12_000);
+  const steadyFrom = cluster.clock.now();
   const steady = await keepVisiting(cluster, readers, 3000);
   const home = steady.filter((v) => v.datacenter === DOWN).length;
+  evidence(`the requests of ${DOWN}'s readers once it stopped flapping, and the datacenter each went to`, callsFrom(readers.map((r) => r.name), steadyFrom));
   expect(home, `${DOWN} has been up for 12 s after it stopped flapping, yet only ${share(home, steady.length)} requests of its readers went back to it: a datacenter that passes its checks again must come back into the answers`).toBe(steady.length);
 });

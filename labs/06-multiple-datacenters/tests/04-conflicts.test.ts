@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
-import { seededRandom, type Client, type Cluster } from '@scale-lab/kit';
-import { DATACENTERS, appServersOf, balancerOf, multiDcCluster, roundTrip } from './helpers.ts';
+import { evidence, seededRandom, type Client, type Cluster, type ClusterEvent } from '@scale-lab/kit';
+import { DATACENTERS, appServersOf, balancerOf, isCall, multiDcCluster, roundTrip, storeOf } from './helpers.ts';
 
 /** eu-west's app servers' clocks run this far behind true time (NTP gone wrong). */
 const SKEW_MS = -200;
@@ -33,16 +33,21 @@ async function everywhere(send: Send, board: string, field: string): Promise<Map
   for (const dc of DATACENTERS) seen.set(dc, (await send(dc, 'GET', `/boards/${board}`))[field]);
   return seen;
 }
+/** From `since` on: the requests for `board`, every shipment between datacenters, and the store commands for the board. */
+const boardSince = (board: string, since: number) => (e: ClusterEvent) =>
+  (isCall(e) && e.start >= since && (e.path.startsWith(`/boards/${board}`) || e.path.startsWith('/internal/'))) || (e.type === 'kv' && e.at >= since && e.key.includes(board));
 const describe = (seen: Map<string, unknown>) => [...seen].map(([dc, v]) => `${dc} ${JSON.stringify(v)}`).join(', ');
 
 /** A board titled in us-west; ada in eu-west reads until she sees it, then `between` runs, then she writes her own title to `to`. */
 async function readThenWrite(cluster: Cluster, send: Send, board: string, first: string, second: string, between: () => Promise<string | undefined>): Promise<void> {
+  const since = cluster.clock.now();
   await send('us-west', 'PUT', `/boards/${board}`, { title: first });
   let seen = false;
   for (let waited = 0; waited < 2000 && !seen; waited += 10) {
     seen = (await send(SKEWED, 'GET', `/boards/${board}`)).title === first;
     if (!seen) await cluster.sleep(10);
   }
+  evidence(`"${first}" written in us-west, what was shipped meanwhile, and the reads in ${SKEWED} waiting for it`, boardSince(board, since));
   expect(seen, `"${first}", written in us-west, did not reach ${SKEWED} within 2 s`).toBe(true);
   const to = await between();
   await send(SKEWED, 'PUT', `/boards/${board}`, { title: second }, to);
@@ -56,18 +61,22 @@ test(`a write made after its writer saw another write wins everywhere, though th
   cluster.metrics.on((event) => {
     if (event.type === 'sent' && event.from === balancerOf(SKEWED) && event.path === '/internal/replicate') applied = event.to;
   });
+  let since = cluster.clock.now();
   await readThenWrite(cluster, send, 'plans', 'Plan A', 'Plan B', async () => applied);
   let seen = await everywhere(send, 'plans', 'title');
   let stale = [...seen].filter(([, t]) => t !== 'Plan B').map(([dc]) => dc);
+  evidence('the writes and reads of the board "plans", every shipment between datacenters, and the store commands for it', boardSince('plans', since));
   expect(stale, `ada in ${SKEWED} read "Plan A" and then wrote "Plan B" (on ${applied ?? 'the app server'} that had applied "Plan A"), so hers is the later write, yet ${stale.join(' and ')} show${stale.length === 1 ? 's' : ''} another title (${describe(seen)}): ${SKEWED}'s clocks run ${-SKEW_MS} ms behind, so a wall-clock timestamp made her later write look older. Stamp each write later than anything its region has seen: a version, or a hybrid logical clock, Math.max(ctx.now(), last stamp seen + 1)`).toEqual([]);
 
   // The same, with a deploy between her read and her write: eu-west's app servers start afresh.
+  since = cluster.clock.now();
   await readThenWrite(cluster, send, 'dates', 'Friday', 'Saturday', async () => {
     for (const app of appServersOf(SKEWED)) cluster.restart(app);
     return undefined;
   });
   seen = await everywhere(send, 'dates', 'title');
   stale = [...seen].filter(([, t]) => t !== 'Saturday').map(([dc]) => dc);
+  evidence('the writes and reads of the board "dates", every shipment between datacenters, and the store commands for it', boardSince('dates', since));
   expect(stale, `ada in ${SKEWED} read "Friday", then ${appServersOf(SKEWED).join(' and ')} restarted (a deploy), then she wrote "Saturday", yet ${stale.join(' and ')} show${stale.length === 1 ? 's' : ''} another title (${describe(seen)}): the stamp to beat was kept in an app server's memory, which a restart wipes and the region's other app server never had. Take the last stamp seen from what the region's store holds`).toEqual([]);
 });
 
@@ -76,6 +85,7 @@ test('concurrent writes to a title resolve the same way in every datacenter, wha
     const { cluster, send } = await boardCluster(seed);
     const random = seededRandom(seed);
     // Seed 1: all three at the same moment; then a few ms apart, in a seeded order.
+    const since = cluster.clock.now();
     const delays = DATACENTERS.map(() => (seed === 1 ? 0 : Math.floor(random() * 40)));
     cluster.partitionRegion(SKEWED);
     await cluster.run(() => Promise.all(DATACENTERS.map(async (dc, i) => {
@@ -86,6 +96,7 @@ test('concurrent writes to a title resolve the same way in every datacenter, wha
     cluster.heal();
     await cluster.sleep(SETTLE_MS);
     const seen = await everywhere(send, 'colours', 'title');
+    evidence(`the three writes and the reads of the board "colours", every shipment between datacenters, and the store commands for it (seed ${seed})`, boardSince('colours', since));
     expect(new Set(seen.values()).size, `the three datacenters each changed the board's title at nearly the same moment (${delays.map((d, i) => `${DATACENTERS[i]} at +${d} ms`).join(', ')}, seed ${seed}), ${SKEWED} cut off for 3 s; ${SETTLE_MS / 1000} s after it healed, the datacenters disagree: ${describe(seen)}. Every replica must pick the same winner whatever order writes arrive in: compare stamps, and break a tie the same way everywhere (by region name)`).toBe(1);
   }
 });
@@ -99,9 +110,11 @@ test('two titles written at the same moment in one region, by its two app server
     const farther = appServersOf(origin)[seed % 2]!;
     for (const dc of DATACENTERS) if (dc !== origin) cluster.link(farther, balancerOf(dc), { latency: roundTrip(origin, dc) / 2 + 1 });
     // Two editors save the board's title at the same moment; the balancer gives one to each app server.
+    const since = cluster.clock.now();
     await cluster.run(() => Promise.all(['Roadmap', 'Road map'].map((title) => send(origin, 'PUT', '/boards/agenda', { title }))));
     await cluster.sleep(1000);
     const seen = await everywhere(send, 'agenda', 'title');
+    evidence(`the two writes and the reads of the board "agenda", every shipment between datacenters, and the store commands for it (seed ${seed})`, boardSince('agenda', since));
     expect(new Set(seen.values()).size, `two titles written at the same moment in ${origin}, one by each of its app servers, got the same stamp from the same region (seed ${seed}); 1 s later the datacenters disagree: ${describe(seen)}. Applying a title by reading the stored one, comparing and then writing lets two applies at once cross, and a tie that stamp and region cannot break keeps whichever landed last: keep titles in one atomic command that breaks every tie the same way (a sorted set scored by stamp, member [region, title]: kv.zadd(key, time, member, { gt: true }))`).toBe(1);
   }
 });
@@ -113,6 +126,7 @@ async function expectAllCounted(send: Send, made: Map<string, number>, situation
   for (const [dc, shown] of seen) {
     const n = Number(shown);
     const why = n > total ? overCounted : `${total - n} were lost: a count shipped from one region overwrote likes made elsewhere, as last-writer-wins does to a counter`;
+    evidence(`the likes made, the counts read, and the shipments ${dc} took in`, (e) => isCall(e) && (e.path.startsWith('/boards/launch') || (e.path.startsWith('/internal/') && (e.to === balancerOf(dc) || e.from === balancerOf(dc)))));
     expect(n, `${situation}, ${dc} shows ${n} likes, but ${total} were made (${[...made].map(([r, k]) => `${k} in ${r}`).join(', ')}): ${why}. Keep one count per region, each changed only by its own region, merge by taking the larger of each, and show their sum (a G-counter)`).toBe(total);
   }
 }
@@ -156,11 +170,13 @@ test('likes made at the same moment in one region all count, there and everywher
     const farther = appServersOf(SKEWED)[seed % 2]!;
     for (const dc of DATACENTERS) if (dc !== SKEWED) cluster.link(farther, balancerOf(dc), { latency: roundTrip(SKEWED, dc) / 2 + 1 });
     // A post goes viral in eu-west: likes arrive a millisecond or two apart, at both of its app servers.
+    const since = cluster.clock.now();
     await cluster.run(() => Promise.all(Array.from({ length: BURST }, async () => {
       await cluster.sleep(Math.floor(random() * 3));
       await send(SKEWED, 'POST', '/boards/viral/likes');
     })));
     const here = Number((await send(SKEWED, 'GET', '/boards/viral')).likes);
+    evidence(`the ${BURST} likes made in ${SKEWED}, and the store commands they sent there`, (e) => (isCall(e) && e.start >= since && e.path === '/boards/viral/likes') || (e.type === 'kv' && e.at >= since && e.node === storeOf(SKEWED) && e.key.includes('viral')));
     expect(here, `${BURST} likes made within 3 ms in ${SKEWED} (seed ${seed}), and ${SKEWED} itself counts ${here}: requests that read the count at the same time all wrote back the same number, so the likes of all but one were lost. Add in one atomic command, kv.hincrby(key, region, 1), never a read then a write`).toBe(BURST);
     await cluster.sleep(1000);
     const seen = await everywhere(send, 'viral', 'likes');
@@ -168,6 +184,7 @@ test('likes made at the same moment in one region all count, there and everywher
     const why = short.some(([, n]) => Number(n) > BURST)
       ? 'some were counted more than once: a region\'s count replaces the one kept for it, it is not added'
       : `both of ${SKEWED}'s app servers shipped a count at once, and ${short.map(([dc]) => dc).join(' and ')} applied them at once: each read the stored count, compared and wrote, so a smaller count could land last. Keep the larger in one atomic command (a sorted set: kv.zadd(key, count, region, { gt: true }))`;
+    evidence(`the counts ${SKEWED}'s app servers shipped, and the store commands for the board "viral"`, (e) => (isCall(e) && e.start >= since && e.path.startsWith('/internal/') && (appServersOf(SKEWED).includes(e.from) || e.from.startsWith('lb-'))) || (e.type === 'kv' && e.at >= since && e.key.includes('viral')));
     expect(short.map(([dc]) => dc), `${BURST} likes made within 3 ms in ${SKEWED} (seed ${seed}), counted there, yet 1 s later ${describe(seen)}: ${why}`).toEqual([]);
   }
 });

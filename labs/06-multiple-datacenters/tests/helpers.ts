@@ -1,7 +1,7 @@
 // Shared by the graded tests of this lab: a fresh cluster per test, readers in regions, and a record
 // of which datacenter each reader's request went to.
 import { onTestFailed } from 'vitest';
-import { AWS_REGION_RTT, type Client, type Cluster, type RegionMatrix } from '@scale-lab/kit';
+import { AWS_REGION_RTT, type Client, type Cluster, type ClusterEvent, type RegionMatrix } from '@scale-lab/kit';
 import { DATACENTERS, READER_REGIONS, appServersOf, balancerOf, createMultiDatacenterCluster, homeOf, storeOf, type MultiDatacenterOptions } from '../starter/cluster.ts';
 
 export { DATACENTERS, READER_REGIONS, appServersOf, balancerOf, homeOf, storeOf };
@@ -113,3 +113,13 @@ export function reviveDatacenter(cluster: Cluster, region: string): void {
 
 /** "12 of 150". */
 export const share = (part: number, whole: number) => `${part} of ${whole}`;
+
+/** An HTTP call as its caller saw it: answered or failed. */
+export type Call = Extract<ClusterEvent, { type: 'answered' | 'failed' }>;
+export const isCall = (event: ClusterEvent): event is Call => event.type === 'answered' || event.type === 'failed';
+
+/** The calls `clients` made (answered or failed) sent at `since` or later: the visits an assertion counts, for evidence. */
+export function callsFrom(clients: Iterable<string>, since = -Infinity): (event: ClusterEvent) => boolean {
+  const names = new Set(clients);
+  return (event) => isCall(event) && names.has(event.from) && event.start >= since;
+}
