@@ -158,16 +158,17 @@ async function gradeKnee(name: string, server: ServerModel, slo: number, seed: n
 }
 
 /**
- * Names findKnee's own run at the rate it returned and the next rate it tried (a replay keeps the
- * start and the end of a long run, so the last runs are the ones it shows), or, when it made no
- * run at that rate, every request it sent to that server.
+ * Names findKnee's own run at the rate it returned and the runs it made after it, which decided it
+ * (a replay keeps the start and the end of a long run, so the last runs are the ones it shows), or,
+ * when it made no run at that rate, every request it sent to that server.
  */
 function evidenceOfFound({ name, found, trials, requests }: Graded): void {
   const at = trials.findIndex((t) => typeof found === 'number' && Math.abs(t.rate - found) <= 1e-9 * found);
   if (at < 0) return evidence(`the requests findKnee sent to the server with ${name}`, requests);
-  const next = trials.slice(at).find((t) => t.rate !== trials[at]!.rate);
-  const runs = trials.filter((t) => t.rate === trials[at]!.rate || t === next);
-  evidence(`the requests of findKnee's runs on the server with ${name} at ${rps(trials[at]!.rate)}, the rate it returned${next ? `, and at ${rps(next.rate)}, the next it tried` : ''}`, runs.flatMap((t) => t.events));
+  const after = trials.length - at - 1;
+  const runs = after === 0 ? '' : after === 1 ? ' and of the run after it' : ` and of the ${after} runs after it`;
+  // The name in full would not fit a replay's label: its cores say which server.
+  evidence(`the requests of findKnee's run at ${rps(trials[at]!.rate)} (the rate it returned)${runs}, on the server with ${name.split(',')[0]}`, trials.slice(at).flatMap((t) => t.events));
 }
 
 /** The seed of the grader's own simulation: the same for every run, so the knee it finds is the server's, not a run's. */
