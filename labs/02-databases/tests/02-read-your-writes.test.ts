@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
-import type { Client } from '@scale-lab/kit';
-import { DATABASES, databasesCluster, loggedIn, recordReads, send, share, type Read } from './helpers.ts';
+import { evidence, type Client } from '@scale-lab/kit';
+import { DATABASES, among, anyOf, calls, databasesCluster, loggedIn, recordReads, send, share, type Read } from './helpers.ts';
 
 /** The promise of this step: at least this share of all reads stays on the replicas. */
 const MIN_REPLICA_SHARE = 0.8;
@@ -171,9 +171,12 @@ test(`each user sees their own writes from whichever clone answers, while at lea
   if (stale.length > 0) {
     const s = stale[0]!;
     const where = s.read ? `, reading ${s.read.node}` : '';
+    const staleCalls = new Set(stale.map((r) => `${r.write.user}@${r.at}`));
+    evidence('the GET /me that showed a user less than their own last write, and their SELECTs', anyOf(calls((c) => c.path === '/me' && staleCalls.has(`${c.from}@${c.end}`)), among(stale.flatMap((r) => (r.read ? [r.read.event] : [])))));
     expect(stale.length, `${share(stale.length, total)} GET /me showed a user less than their own last write. First: ${s.write.user} ${did(s.write)} on ${s.write.server} at ${seconds(s.write.at)}; ${Math.round(s.at - s.write.at)} ms later GET /me on ${s.server}${where} showed ${s.shown}. ${diagnose(stale, freshOnWriter)}`).toBe(0);
   }
   const selects = reads.reads.length;
   const onReplicas = reads.reads.filter((r) => r.node !== DATABASES.primary).length;
+  evidence('the SELECTs of every GET /me, and which database ran each', reads.events());
   expect(onReplicas, `only ${share(onReplicas, selects)} SELECTs went to the replicas (at least ${MIN_REPLICA_SHARE * 100} % expected): sending a user's reads to the primary for good, or for a fixed time after each write, keeps the primary busy; send them there only until a replica has applied the user's last write (its applied position against the user's own last write: while others write, no replica is ever fully caught up, so waiting for a lag of 0 sends every read to the primary)`).toBeGreaterThanOrEqual(Math.ceil(selects * MIN_REPLICA_SHARE));
 });

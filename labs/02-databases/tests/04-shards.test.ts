@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest';
-import type { Cluster } from '@scale-lab/kit';
+import { evidence, type Cluster } from '@scale-lab/kit';
 import { shardFor } from '../starter/shards.ts';
-import { APP_SERVERS, DATABASES, createDatabasesCluster, send, withSeed } from './helpers.ts';
+import { APP_SERVERS, DATABASES, createDatabasesCluster, requestsAndQueries, send, withSeed } from './helpers.ts';
 
 const SHARDS = DATABASES.shards;
 /** The promise of this step: every shard within 10 % of the mean, in users held and in recent sign-ups. */
@@ -73,6 +73,7 @@ test(`users are spread evenly over the ${SHARDS.length} shards, and so are the n
 
   const { cluster, users } = await signedUp();
   const misplaced = users.filter((u) => SHARDS.filter((s) => cluster.database(s).query('SELECT id FROM users WHERE id = ?', [u.id]).length > 0).join() !== shardFor(u.id, [...SHARDS]));
+  evidence('the sign-ups (POST /users), and the statements they sent the shards', requestsAndQueries('admin', SHARDS, 0));
   expect(misplaced.length, `${misplaced.length} of ${users.length} users signed up through POST /users were not stored on the one shard shardFor names`).toBe(0);
 });
 
@@ -86,7 +87,9 @@ test('a lookup by id asks only the shard that holds the user', async () => {
   try {
     for (const user of users.filter((_, i) => i % 6 === 0)) {
       asked.clear();
+      const sentAt = cluster.clock.now();
       const res = await send(client, 'GET', `/users/${user.id}`);
+      evidence(`GET /users/${user.id}, and the queries it sent the shards`, requestsAndQueries('visitor', SHARDS, sentAt));
       expect(res.status, `GET /users/${user.id} answered ${res.status}: user ${user.id} was signed up, but the lookup did not find them on ${shardFor(user.id, [...SHARDS])}`).toBe(200);
       expect(res.body.name, `GET /users/${user.id} showed ${JSON.stringify(res.body.name)}, but user ${user.id} signed up as "${user.name}": two sign-ups got the same id, and the second overwrote the first. Ids must come from one counter that every clone shares (ctx.kv.incr), not from each app server's own`).toBe(user.name);
       expect(asked.size, `GET /users/${user.id} asked ${asked.size} shards (${[...asked].join(', ')}): a lookup by id asks only the shard shardFor names, or every shard does the work of every lookup`).toBe(1);
@@ -100,7 +103,9 @@ test('the top users across shards are merged in order, as many as n asks', async
   const { cluster, users } = await signedUp();
   for (const n of [10, 15]) {
     const expected = [...users].sort((a, b) => b.score - a.score || a.id - b.id).slice(0, n);
+    const sentAt = cluster.clock.now();
     const res = await send(cluster.client('visitor'), 'GET', `/users/top?n=${n}`);
+    evidence(`GET /users/top?n=${n}, and the queries it sent the shards`, requestsAndQueries('visitor', SHARDS, sentAt));
     expect(res.status, `GET /users/top?n=${n} answered ${res.status}`).toBe(200);
     const got = res.body as unknown as { id: number; score: number }[];
     expect(got.length, `GET /users/top?n=${n} listed ${got.length} users: the list is as long as n asks, and each shard is asked for its top n, not a fixed 10`).toBe(n);

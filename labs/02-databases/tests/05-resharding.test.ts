@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest';
-import type { Client, Cluster } from '@scale-lab/kit';
+import { evidence, type Client, type Cluster } from '@scale-lab/kit';
 import { shardFor } from '../starter/shards.ts';
-import { APP_SERVERS, DATABASES, databasesCluster, send } from './helpers.ts';
+import { APP_SERVERS, DATABASES, calls, databasesCluster, isSelect, queries, requestsAndQueries, send } from './helpers.ts';
 
 const FOUR = [...DATABASES.shards];
 const NEW_SHARD = DATABASES.spareShards[0]!;
@@ -174,19 +174,35 @@ test(`${NEW_SHARD} joins while the service answers: no read misses a user, and e
   });
   stop();
   stopBursts();
+  /** Evidence: the lookups that missed, among `missed`. */
+  const missedLookups = (missed: Miss[]) => {
+    const keys = new Set(missed.map((m) => `/users/${m.id}@${m.at}`));
+    return calls((c) => keys.has(`${c.path}@${c.end - started}`), started);
+  };
 
+  evidence('POST /admin/shards, and its answer', calls((c) => c.from === 'admin' && c.path === '/admin/shards', started));
   expect(answer.status, `POST /admin/shards with ${FIVE.join(', ')} answered ${answer.status} ${JSON.stringify(answer.body)}: it should move the users ${NEW_SHARD} now owns and answer 200 when the move is done`).toBe(200);
   if (early) {
+    const firstLookup = started + early.at;
+    evidence(`what reached ${NEW_SHARD} from the move's start to the first lookup there, sent while users were still missing`, queries((q) => APP_SERVERS.includes(q.from) && q.node === NEW_SHARD && q.at <= firstLookup, started));
     expect.fail(`${early.at} ms into the move, a lookup was sent to ${NEW_SHARD} while it still lacked ${early.lacking} of the ${moving.length} users it takes (${misses.length} of ${reads} reads during the move missed a user): reads switched to the new shard before its data arrived. Copy the users first, and switch reads to the new map only once they are all there`);
   }
   if (newMapOnly.length > 0) {
     const id = newMapOnly[0]!;
+    evidence('the lookups that missed users who signed up during the move', missedLookups(misses.filter((m) => newMapOnly.includes(m.id))));
     expect.fail(`${newMapOnly.length} users who signed up during the move were not found right after signing up (GET /users/${id} answered 404): user ${id} was written only to ${shardFor(id, [...FIVE])}, its shard under the new map, while lookups still used the old one, which names ${shardFor(id, [...FOUR])}. While users move, write each new user under both maps`);
   }
   const missedNewcomers = [...new Set(misses.filter((m) => known.get(m.id)!.during).map((m) => m.id))];
-  if (missedNewcomers.length > 0) expect.fail(`${missedNewcomers.length} users who signed up during the move went missing (GET /users/${missedNewcomers[0]} answered 404): ${newcomersLost}`);
+  if (missedNewcomers.length > 0) {
+    evidence('the lookups that missed users who signed up during the move', missedLookups(misses.filter((m) => known.get(m.id)!.during)));
+    expect.fail(`${missedNewcomers.length} users who signed up during the move went missing (GET /users/${missedNewcomers[0]} answered 404): ${newcomersLost}`);
+  }
   const first = misses[0];
-  if (doubled) expect.fail(`${doubled.at} ms into the move, GET /users/top?n=${TOP_N} listed user ${doubled.ids[0]} twice: while a user is copied, it is on two shards for a moment; keep each id once when merging the shards' lists`);
+  if (doubled) {
+    evidence(`the top lists asked during the move (GET /users/top?n=${TOP_N}); one listed user ${doubled.ids[0]} twice`, calls((c) => c.path === '/users/top', started));
+    expect.fail(`${doubled.at} ms into the move, GET /users/top?n=${TOP_N} listed user ${doubled.ids[0]} twice: while a user is copied, it is on two shards for a moment; keep each id once when merging the shards' lists`);
+  }
+  evidence('the lookups during the move that missed a user', missedLookups(misses));
   expect(misses.length, `${misses.length} of ${reads} reads during the move missed a user${first ? ` (GET /users/${first.id} answered ${first.status}, ${first.at} ms in)` : ''}: every user must be found on the shard reads use, before, during and after the switch`).toBe(0);
 
   // After the move: every user on the shard shardFor names under five shards, and only there.
@@ -200,6 +216,7 @@ test(`${NEW_SHARD} joins while the service answers: no read misses a user, and e
     else if (on.length > 1) twice.push(`user ${id} on ${on.join(' and ')}`);
   }
   const lostDuring = lost.filter((id) => known.get(id)!.during);
+  evidence('the writes sent to the shards while users moved (the copy, its deletes, the sign-ups)', queries((q) => APP_SERVERS.includes(q.from) && FIVE.includes(q.node) && !isSelect(q.sql) && q.at <= started + took, started));
   if (lostDuring.length > 0) {
     const id = lostDuring[0]!;
     expect.fail(`${lostDuring.length} users who signed up during the move went missing: once it was over (${took} ms), they were not on the shard that now holds them (user ${id} should be on ${shardFor(id, [...FIVE])}, and is on ${FIVE.filter((s) => stored.get(s)!.has(id)).join(', ') || 'no shard'}): ${newcomersLost}`);
@@ -213,7 +230,9 @@ test(`${NEW_SHARD} joins while the service answers: no read misses a user, and e
   });
   for (const id of [...moving.slice(0, 5), ...[...known.keys()].filter((k) => known.get(k)!.during).slice(0, 5)]) {
     asked.clear();
+    const sentAt = cluster.clock.now();
     const res = await send(visitor, 'GET', `/users/${id}`);
+    evidence(`GET /users/${id} after the move, and the queries it sent the shards`, requestsAndQueries('visitor', FIVE, sentAt));
     expect(res.status, `after the move, GET /users/${id} answered ${res.status}: user ${id} is on ${shardFor(id, [...FIVE])}; every clone must read with the new shard list (keep it where all clones see it, such as kv)`).toBe(200);
     expect(asked.size, `after the move, GET /users/${id} asked ${asked.size} shards (${[...asked].join(', ')}): a lookup by id asks only the shard shardFor names`).toBe(1);
   }
