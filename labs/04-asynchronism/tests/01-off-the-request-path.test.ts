@@ -1,5 +1,6 @@
 import { expect, test } from 'vitest';
-import { APP_SERVERS, WORKERS, accepted, asyncCluster, enqueue, expectedReport, postExport, statusFrom, waitForDone } from './helpers.ts';
+import { evidence } from '@scale-lab/kit';
+import { APP_SERVERS, WORKERS, accepted, asyncCluster, enqueue, expectedReport, isCall, isExportsMessage, isStoreOpBy, postExport, statusFrom, waitForDone } from './helpers.ts';
 
 /** The promise of this step: the POST answers within this long, though rendering takes 2 s. */
 const ANSWER_WITHIN_MS = 50;
@@ -7,6 +8,7 @@ const ANSWER_WITHIN_MS = 50;
 test(`POST /reports answers 202 Accepted with a status URL within ${ANSWER_WITHIN_MS} ms, though a report takes 2 s to render`, async () => {
   const cluster = await asyncCluster();
   const res = await postExport(cluster, { customer: 'acme', month: '2026-10' });
+  evidence('the POST /reports, through the balancer to a clone, and what the clone did before answering', (e) => isCall('POST', '/reports')(e) || isStoreOpBy(APP_SERVERS)(e) || isExportsMessage(e));
   expect(res.took, `POST /reports answered ${res.status} after ${res.took} ms (at most ${ANSWER_WITHIN_MS} ms allowed): the report was rendered inside the request, so the client waited for it; put the job on the queue (ctx.queue('exports').send) and answer 202 at once`).toBeLessThanOrEqual(ANSWER_WITHIN_MS);
   expect(res.status, `POST /reports answered ${res.status} ${JSON.stringify(res.body)}: a job that is queued, not finished, is answered 202 Accepted`).toBe(202);
   expect(res.location, 'POST /reports answered 202 without a Location header: point it at the job\'s status URL, /reports/jobs/<id>').toMatch(/^(https?:\/\/[^/]+)?\/reports\/jobs\/\S+/);
@@ -20,10 +22,15 @@ test('the status URL answers on every clone, while the job waits or runs and onc
   await cluster.sleep(100);
   // At the same moment, through the balancer, so each POST lands on another clone.
   const locations = await cluster.run(() => Promise.all(requests.map((request) => accepted(cluster, request))));
+  evidence('the three POST /reports sent at once, and the key-value commands the clones sent for them', (e) => isCall('POST', '/reports')(e) || (e.type === 'kv' && APP_SERVERS.includes(e.from)));
   expect(new Set(locations).size, `three exports sent at the same moment got the status URLs ${locations.join(', ')}: two jobs share an id, so one's status overwrites the other's. Ids counted in each clone's memory collide across clones, ids from the clock collide when requests come at once, and a GET then a SET of a counter lets two clones read the same number: let kv count (INCR), in one command`).toBe(3);
 
   for (const [i, location] of locations.entries()) {
     const codes = await cluster.run(() => Promise.all(APP_SERVERS.map((clone) => statusFrom(cluster, clone, location))));
+    // Named only when an assertion below fails, so that the events it names are those up to now.
+    if (codes.some(({ code, body }) => code !== 200 || !['queued', 'running'].includes(body.status!))) {
+      evidence(`the GET ${location} each clone answered, and the key-value commands behind the status`, (e) => (isCall('GET', location)(e)) || (e.type === 'kv' && APP_SERVERS.includes(e.from)));
+    }
     for (const [c, clone] of APP_SERVERS.entries()) {
       const { code, body } = codes[c]!;
       expect(code, codes.every((o) => o.code === 404)
@@ -34,6 +41,7 @@ test('the status URL answers on every clone, while the job waits or runs and onc
   }
 
   const final = await waitForDone(cluster, locations, 30_000);
+  evidence('the jobs\' messages in exports: who sent, received and deleted each', isExportsMessage);
   for (const [i, location] of locations.entries()) {
     const request = requests[i]!;
     for (const clone of APP_SERVERS) {

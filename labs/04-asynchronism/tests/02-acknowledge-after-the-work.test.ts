@@ -1,7 +1,8 @@
 import { expect, test } from 'vitest';
+import { evidence } from '@scale-lab/kit';
 import type { Cluster } from '@scale-lab/kit';
 import { DEAD_LETTER_QUEUE, QUEUE, RENDER_MS, type ExportRequest } from '../starter/report.ts';
-import { WORKERS, asyncCluster, enqueue, recordRenders, seconds, statusFrom, waitForDone, type Render } from './helpers.ts';
+import { WORKERS, asyncCluster, enqueue, isExportsMessage, recordRenders, seconds, statusFrom, waitForDone, type Render } from './helpers.ts';
 
 /** The promise of this step: three one-core workers render at least this many times faster than one. */
 const MIN_SPEEDUP = 2.5;
@@ -38,6 +39,7 @@ function expectNoOverlap(renders: ReturnType<typeof recordRenders>, requests: Ex
     for (const [i, later] of runs.entries()) {
       const earlier = runs.slice(0, i).find((r) => !renders.finished.some((f) => f.node === r.node && label(f) === label(r) && f.at >= r.at && f.at <= later.at));
       if (earlier) {
+        evidence(`the receives and deletes of the jobs' messages, ${label(request)}'s among them`, isExportsMessage);
         expect.fail(`the report of ${label(request)} was being rendered by ${earlier.node} (since ${seconds(earlier.at)}) when ${later.node} started rendering it too (at ${seconds(later.at)}), though no worker failed: its message became visible again while ${earlier.node} was still working; the visibility timeout must be longer than the job (rendering takes 2 s), with room to spare`);
       }
     }
@@ -52,13 +54,16 @@ test('one job, three idle workers: one worker renders it, once', async () => {
   const request = { customer: 'acme', month: '2026-05' };
   enqueue(cluster, [request]);
   await cluster.sleep(15_000);
+  evidence('the job put on exports, and which worker received and deleted it', isExportsMessage);
   expect(renders.finished.length, `no worker rendered the job put on ${QUEUE} 15 s ago: each worker must keep taking messages from the queue, in a loop started in createWorker`).toBeGreaterThan(0);
   expectNoOverlap(renders, [request]);
   // A quiet minute, then another job: the workers must still be listening.
   await cluster.sleep(60_000);
   const later = { customer: 'globex', month: '2026-05' };
+  const laterAt = cluster.clock.now();
   enqueue(cluster, [later], 'job-later-');
   await cluster.sleep(15_000);
+  evidence('the job put on exports after the quiet minute, and whether a worker received it', (e) => isExportsMessage(e) && e.at >= laterAt);
   expect(renders.of(later).length, `a job put on ${QUEUE} after a quiet minute was not rendered within 15 s: the workers stopped taking messages, as a loop that ends when a receive comes back empty does; an empty queue is only quiet for now, so keep receiving for the worker's whole life`).toBeGreaterThan(0);
 });
 
@@ -66,6 +71,7 @@ test(`three one-core workers render twelve reports at least ${MIN_SPEEDUP}x fast
   const cluster = await asyncCluster();
   const three = await drain(cluster, twelve, 120_000);
   const rendered = new Set(three.renders.finished.map(label)).size;
+  evidence('the twelve jobs\' messages: which worker received each, when, and when it deleted it', isExportsMessage);
   expect(rendered, `${rendered} of the 12 reports were rendered in 2 minutes: the workers must keep taking messages from the queue, one after another`).toBe(12);
   expectNoOverlap(three.renders, twelve);
   const alone = twelve.length * RENDER_MS;
@@ -78,6 +84,7 @@ test(`three one-core workers render twelve reports at least ${MIN_SPEEDUP}x fast
   await waitForDone(cluster, three.locations, 10_000);
   await cluster.sleep(1000);
   const { depth, inFlight, delayed } = cluster.queue(QUEUE).stats();
+  evidence(`every send, receive, delete and dead letter of the jobs' messages, once all were done`, isExportsMessage);
   const again = three.renders.started.length - 12;
   expect(depth + inFlight + delayed, `every job is done, yet ${depth + inFlight + delayed} of their messages are still in ${QUEUE}${again > 0 ? ` (and reports were rendered ${again} times more than needed)` : ''}: a message that is never deleted comes back after its visibility timeout, again and again, and ends in ${DEAD_LETTER_QUEUE}; delete (acknowledge) each message with its receipt once its job is done`).toBe(0);
 });
@@ -89,6 +96,7 @@ test(`a worker killed while rendering loses no job: its message comes back and e
   const { locations } = enqueue(cluster, requests);
   await cluster.sleep(1000);
   const victim = 'worker-2';
+  evidence('what the workers received from exports in the first second', isExportsMessage);
   const held = renders.started.filter((r) => r.node === victim && !renders.finished.some((f) => f.node === victim && label(f) === label(r)));
   expect(held.length, `${victim} was rendering nothing 1 s after six exports were accepted: every worker must take jobs from the queue`).toBeGreaterThan(0);
   const killedAt = cluster.clock.now();
@@ -102,6 +110,7 @@ test(`a worker killed while rendering loses no job: its message comes back and e
     const wasHeld = held.some((h) => label(h) === label(requests[i]!));
     const why = wasHeld ? `${victim} was killed at ${seconds(killedAt)} while rendering it` : 'it was accepted before the others';
     const hidden = cluster.queue(QUEUE).stats().inFlight > 0;
+    evidence(`the jobs' messages before and after ${victim} was killed: received, deleted, received again`, isExportsMessage);
     expect.fail(hidden
       ? `the job of ${label(requests[i]!)} (${location}) was still ${JSON.stringify(status.status)} ${RECOVER_WITHIN_MS / 1000} s after ${why}, and its message is still hidden in ${QUEUE}: a visibility timeout that long keeps a dead worker's job from every other worker; set it above the job's time (2 s), not minutes above it`
       : `the job of ${label(requests[i]!)} (${location}) was still ${JSON.stringify(status.status)} ${RECOVER_WITHIN_MS / 1000} s after ${why}, and its message is gone from ${QUEUE}: it was deleted before the work was done, so the job died with the worker; delete a message only after its job is done`);

@@ -1,8 +1,12 @@
 import { expect, test } from 'vitest';
-import type { Cluster } from '@scale-lab/kit';
+import { evidence } from '@scale-lab/kit';
+import type { Cluster, ClusterEvent } from '@scale-lab/kit';
 import { OPENING_BALANCE } from '../starter/cluster.ts';
 import { EXPORT_PRICE, QUEUE, type Job } from '../starter/report.ts';
-import { WORKERS, asyncCluster, enqueue, seconds, sentEmails, statusFrom } from './helpers.ts';
+import { WORKERS, asyncCluster, enqueue, isEmailTry, isExportsMessage, seconds, sentEmails, statusFrom } from './helpers.ts';
+
+/** What a job did: its message in exports, the workers' database statements and their emails. */
+const isWorkerEffect = (e: ClusterEvent) => isExportsMessage(e) || (e.type === 'query' && WORKERS.includes(e.from)) || isEmailTry(e);
 
 /** Long enough for a job whose worker died to come back (a visibility timeout up to ~50 s) and be done. */
 const SETTLE_MS = 70_000;
@@ -44,6 +48,10 @@ test('a worker that dies at any point of a job leaves it charged once and emaile
     await cluster.sleep(SETTLE_MS);
     const { charges, balance, keys, emails } = await effects(cluster, job);
     const when = death ? `${death.worker} died at ${seconds(death.at)} just before ${death.before}` : 'no worker died';
+    // Named only in the run that fails (one per kill point otherwise), with the events up to now.
+    if (charges !== 1 || balance !== OPENING_BALANCE - EXPORT_PRICE || emails.length !== 1) {
+      evidence(`the job's message, the statements the workers sent to db and the emails they sent, when ${when}`, isWorkerEffect);
+    }
     if (charges === 0) {
       expect.fail(!death
         ? `${job.id} was never charged, though no worker died: the job must charge the customer EXPORT_PRICE (a row in charges, and the amount off their balance)`
@@ -59,6 +67,7 @@ test('a worker that dies at any point of a job leaves it charged once and emaile
       ? `no email reached ${job.customer} (${when}): the job must send it when its message comes back`
       : `${job.customer} got ${emails.length} emails for one report (${when}): ${whyTwoEmails(emails)}`).toBe(1);
     const status = (await statusFrom(cluster, 'app-1', locations[0]!)).body.status;
+    if (status !== 'done') evidence(`the job's message, the statements the workers sent to db and the emails they sent, when ${when}`, isWorkerEffect);
     expect(status, `${SETTLE_MS / 1000} s after the job was queued (${when}), ${job.id} is ${JSON.stringify(status)}, not "done"`).toBe('done');
     if (!death) break; // the job has fewer steps than killAt: every kill point was tried
   }
@@ -71,6 +80,7 @@ test('a job sent twice (the producer retried its send) is charged once and email
   cluster.queue(QUEUE).send(JSON.stringify(job));
   await cluster.sleep(30_000);
   const { charges, keys, emails } = await effects(cluster, job);
+  evidence('the two messages of the job sent twice, the statements the workers sent to db for it, and the emails they sent', isWorkerEffect);
   const why = keys === 0
     ? 'each looked for an earlier charge, found none, and charged. A check and a write in separate statements race: let one INSERT of the job\'s key, unique, in the charge\'s transaction decide (INSERT … ON CONFLICT DO NOTHING RETURNING)'
     : `both charged, though processed_jobs holds ${keys} key${keys > 1 ? 's' : ''} for it: the key must be claimed first, in the charge's transaction, by an INSERT only one of them can make, and the charge made only by the one whose INSERT took a row`;
@@ -86,6 +96,7 @@ test('two exports of the same report are two jobs: each is charged and emailed',
   const second = enqueue(cluster, [{ customer: 'hooli', month: '2026-08' }], 'job-second-').jobs[0]!;
   await cluster.sleep(30_000);
   const { charges, emails } = await effects(cluster, second);
+  evidence('the two exports\' messages, the statements the workers sent to db for them, and the emails they sent', isWorkerEffect);
   const status = (await statusFrom(cluster, 'app-1', `/reports/jobs/${second.id}`)).body.status;
   expect(status, `the second export of hooli's ${second.month} report, ${second.id}, queued a minute after the first, is ${JSON.stringify(status)} 30 s later, not "done": the workers must keep taking messages for their whole life`).toBe('done');
   const what = `hooli exported its ${second.month} report twice, as two jobs (${first.id}, then ${second.id} a minute later)`;

@@ -1,7 +1,7 @@
 // Shared by the graded tests of this lab: a fresh cluster per test, exports sent through the
 // balancer, status read from one clone, and a record of which node rendered which report.
 import { expect, onTestFailed } from 'vitest';
-import type { Cluster, ClusterOptions } from '@scale-lab/kit';
+import { evidence, type Cluster, type ClusterEvent, type ClusterOptions } from '@scale-lab/kit';
 import { APP_SERVERS, WORKERS, createAsyncCluster } from '../starter/cluster.ts';
 import type { SentEmail } from '../starter/mail.ts';
 import { QUEUE, type ExportRequest, type Job, type Report } from '../starter/report.ts';
@@ -34,12 +34,20 @@ export async function postExport(cluster: Cluster, request: ExportRequest): Prom
   return { status: res.status, location: res.headers.get('location'), took: cluster.clock.now() - start, body };
 }
 
+/** Clusters whose failed POST /reports were already named as evidence. */
+const postsNamed = new WeakSet<Cluster>();
+
 /** POSTs an export and expects 202 with a status URL; returns the URL. */
 export async function accepted(cluster: Cluster, request: ExportRequest): Promise<string> {
   const res = await postExport(cluster, request);
-  expect(res.status, `POST /reports ${JSON.stringify(request)} answered ${res.status} ${JSON.stringify(res.body)}, not 202 Accepted`).toBe(202);
   // A Location may be a path or an absolute URL (RFC 9110): the tests ask each clone for its path.
   const path = res.location === null ? null : new URL(res.location, 'http://lb').pathname;
+  // Named only when it fails, and once per cluster: several exports may be accepted at once.
+  if ((res.status !== 202 || !/^\/reports\/jobs\/\S+/.test(path ?? '')) && !postsNamed.has(cluster)) {
+    postsNamed.add(cluster);
+    evidence('the POST /reports through the balancer, and what the clones sent to kv, db and exports', (e) => isCall('POST', '/reports')(e) || isStoreOpBy(APP_SERVERS)(e) || isExportsMessage(e));
+  }
+  expect(res.status, `POST /reports ${JSON.stringify(request)} answered ${res.status} ${JSON.stringify(res.body)}, not 202 Accepted`).toBe(202);
   expect(path, 'POST /reports answered 202 without a Location header: say where the job\'s status can be read').toMatch(/^\/reports\/jobs\/\S+/);
   return path!;
 }
@@ -115,3 +123,15 @@ export async function sentEmails(cluster: Cluster): Promise<SentEmail[]> {
 export const share = (part: number, whole: number) => `${part} of ${whole}`;
 /** 2,004 ms → "2.0 s". */
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+// What evidence(…) names in these tests: predicates over the cluster's events, so they cost nothing
+// outside a recorded run.
+/** What happened to the messages of exports: sends, receives, deletes and dead letters, and who asked. */
+export const isExportsMessage = (e: ClusterEvent) => e.type === 'queue' && (e.node === QUEUE || e.op === 'dead-letter');
+/** A call answered for `method path` (a path ending in / names every path under it), from either side. */
+export const isCall = (method: string, path: string) => (e: ClusterEvent) =>
+  (e.type === 'answered' || e.type === 'failed') && e.method === method && (path.endsWith('/') ? e.path.startsWith(path) : e.path === path);
+/** A key-value command or a database statement sent by one of `nodes`. */
+export const isStoreOpBy = (nodes: readonly string[]) => (e: ClusterEvent) => (e.type === 'kv' || e.type === 'query') && nodes.includes(e.from);
+/** The emails the workers asked the mail provider to send (POST http://mail/send), answered or not. */
+export const isEmailTry = (e: ClusterEvent) => (e.type === 'answered' || e.type === 'failed') && e.to === 'mail' && e.path === '/send';

@@ -1,6 +1,7 @@
 import { expect, test } from 'vitest';
+import { evidence } from '@scale-lab/kit';
 import { cacheKey } from '../starter/edge.ts';
-import { CHANGE_VISIBLE_MS, EDGES, HOUR, MINUTE, ORIGIN_REGION, READER_REGIONS, cdnLab, diagnose, fetchAs, loadPage, ms, nearestEdge, originRequests, percentile, picker, reader, roundTrip, type PageLoad } from './helpers.ts';
+import { CHANGE_VISIBLE_MS, EDGES, HOUR, MINUTE, ORIGIN_REGION, READER_REGIONS, cdnLab, diagnose, fetchAs, isEdgeCache, isOriginCall, isReaderCall, loadPage, ms, nearestEdge, originRequests, percentile, picker, reader, roundTrip, type PageLoad } from './helpers.ts';
 
 const PAGES = ['/', '/products/1', '/products/2', '/products/3', '/products/4'];
 /** A year, in seconds: what "cached for a year" means. */
@@ -21,7 +22,9 @@ test('fingerprinted assets are cached for a year and immutable: each edge fetche
     await lab.cluster.sleep(3 * HOUR - (lab.cluster.clock.now() - start));
   }
   const broken = loads.flatMap((l) => l.assets).find((a) => a.status !== 200);
+  if (broken) evidence(`the requests for ${broken.url} that did not answer 200`, (e) => (e.type === 'answered' && e.path === broken.url && e.status !== 200) || (e.type === 'failed' && e.path === broken.url));
   expect(broken, `${broken?.url} answered ${broken?.status}`).toBeUndefined();
+  evidence('the edges\' requests to the origin for files under /assets/, over the simulated day', isOriginCall('/assets/'));
   const sample = (path: string) => loads.flatMap((l) => l.assets).find((a) => a.url === path && a.xCache !== null) ?? loads.flatMap((l) => l.assets).find((a) => a.url === path)!;
   for (const edge of Object.keys(EDGES)) {
     for (const [path, n] of origin.byEdge(edge)) {
@@ -30,6 +33,8 @@ test('fingerprinted assets are cached for a year and immutable: each edge fetche
       expect(n, `${edge} fetched ${path} from the origin ${n} times in a simulated day (Cache-Control: ${seen.cacheControl}); a fingerprinted file never changes under its name, so each edge should fetch it once.${diagnose(seen)} Let every cache keep it a year (max-age=${YEAR_S}).`).toBeLessThanOrEqual(1);
     }
   }
+  const first = Object.values(EDGES)[0]!;
+  evidence(`the files of the first page load (a new reader in ${first}), whose Cache-Control is read below`, isReaderCall([`${first}-new-0`], '/assets/'));
   for (const asset of loads[0]!.assets) {
     const cc = asset.cacheControl.toLowerCase();
     const maxAge = Number(/(?:^|[,\s])max-age=(\d+)/.exec(cc)?.[1] ?? 0);
@@ -61,9 +66,11 @@ test('public pages: edges keep them briefly, far readers are served from their e
     await lab.cluster.sleep(Math.max(0, 3000 - (lab.cluster.clock.now() - start)));
   }
   const failed = loads.find((l) => l.load.page.status !== 200);
+  if (failed) evidence(`the requests for ${failed.load.page.url} that did not answer 200`, (e) => (e.type === 'answered' && e.path === failed.load.page.url && e.status !== 200) || (e.type === 'failed' && e.path === failed.load.page.url));
   expect(failed, `${failed?.load.page.url} answered ${failed?.load.page.status} to a reader in ${failed?.region}`).toBeUndefined();
 
   const limit = burst / 30_000 + 1;
+  evidence(`the edges' requests to the origin for ${popular.join(' and ')} in the 7 busy minutes`, (e) => popular.some((path) => isOriginCall(path)(e)));
   for (const edge of Object.keys(EDGES)) {
     for (const path of popular) {
       const n = origin.count(edge, path);
@@ -75,11 +82,14 @@ test('public pages: edges keep them briefly, far readers are served from their e
   const far = loads.filter((l) => l.region === FAR_REGION).map((l) => l.load.ms);
   const rtt = roundTrip(FAR_REGION, ORIGIN_REGION);
   const p50 = percentile(far, 50);
+  evidence(`the page loads of readers in ${FAR_REGION} (the HTML and its files), of which the median is taken`, (e) => (e.type === 'answered' || e.type === 'failed') && e.from.startsWith(`${FAR_REGION}-`) && e.at <= burst);
   expect(p50, `readers in ${FAR_REGION} waited a median ${ms(p50)} per page (HTML and its files), against a round trip of ${ms(rtt)} to the origin in ${ORIGIN_REGION}: their edge should answer them, in at most 1/${FAR_FACTOR} of that round trip (${ms(rtt / FAR_FACTOR)})`).toBeLessThanOrEqual(rtt / FAR_FACTOR);
 
   expect(lab.cluster.clock.now() - changedAt, 'the test ran its 7 minutes').toBeGreaterThanOrEqual(CHANGE_VISIBLE_MS);
   for (const region of READER_REGIONS) {
     const load = await loadPage(lab, reader(lab, `${region}-newcomer`, region), '/');
+    const edge = nearestEdge(region);
+    if (!load.page.body.includes('Winter sale')) evidence(`GET / by a new reader in ${region}, and ${edge}'s requests to the origin for it`, (e) => isReaderCall([`${region}-newcomer`], '/')(e) || (isOriginCall('/')(e) && e.from === edge));
     expect(load.page.body.includes('Winter sale'), `a new reader in ${region} still got the old home page ${Math.round((lab.cluster.clock.now() - changedAt) / 1000)} s after it changed on the origin (Cache-Control: ${load.page.cacheControl}); keep public pages only briefly at the edges (s-maxage, and any stale window after it), so a change shows within 5 minutes`).toBe(true);
   }
 
@@ -87,6 +97,7 @@ test('public pages: edges keep them briefly, far readers are served from their e
   const search = '/search?q=tent';
   await fetchAs(lab, reader(lab, 'first-searcher', FAR_REGION), search);
   const again = await fetchAs(lab, reader(lab, 'second-searcher', FAR_REGION), search);
+  evidence(`the two searches for tent in ${FAR_REGION}, what ${nearestEdge(FAR_REGION)} answered, and its requests to the origin`, (e) => isReaderCall(['first-searcher', 'second-searcher'], '/search')(e) || (isEdgeCache(e) && e.key.includes('/search')) || isOriginCall('/search')(e));
   expect(again.xCache, `a second reader in ${FAR_REGION} opened ${search} right after a first one, and ${nearestEdge(FAR_REGION)} answered it as a ${again.xCache} from the origin (Cache-Control: ${again.cacheControl}): search results are public pages too, the same for everyone who searches the same thing; give them the public pages' shared lifetime.${diagnose(again)}`).toBe('HIT');
 });
 
@@ -98,6 +109,7 @@ test('personal pages are never shared: every reader gets their own /account, und
   const mallory = reader(lab, 'mallory', region, 'mallory');
   expect((await fetchAs(lab, alice, '/account')).body, 'alice opened /account').toContain('Signed in as alice');
   const bobs = await fetchAs(lab, bob, '/account');
+  evidence('alice\'s then bob\'s GET /account, what edge-eu answered, and its requests to the origin', (e) => isReaderCall(['alice', 'bob'], '/account')(e) || (isEdgeCache(e) && e.key.includes('/account')) || isOriginCall('/account')(e));
   expect(bobs.body.includes('Signed in as alice'), `bob opened /account and got alice's /account page from edge-eu (Cache-Control: ${bobs.cacheControl}, x-cache: ${bobs.xCache}): a personal page must never be kept by a shared cache; mark it private (or no-store)`).toBe(false);
   expect(bobs.body, 'bob opened /account').toContain('Signed in as bob');
   await lab.cluster.sleep(MINUTE);
@@ -107,6 +119,7 @@ test('personal pages are never shared: every reader gets their own /account, und
   const lure = '/account/orders.css';
   expect((await fetchAs(lab, alice, lure)).body, `alice opened ${lure}, which shows her account`).toContain('Signed in as alice');
   const stolen = await fetchAs(lab, mallory, lure);
+  evidence(`alice's then mallory's GET ${lure}, what edge-eu answered, and its requests to the origin`, (e) => isReaderCall(['alice', 'mallory'], lure)(e) || (isEdgeCache(e) && e.key.includes(lure)) || isOriginCall(lure)(e));
   expect(stolen.body.includes('Signed in as alice'), `mallory opened ${lure} after alice and got alice's account page from the edge (Cache-Control: ${stolen.cacheControl}): the origin shows /account under any path, so decide the headers by what the route answers, not by how the URL ends`).toBe(false);
 
   // Nobody saw another's page, but "never kept by a shared cache" is what the header must say: a
@@ -114,6 +127,7 @@ test('personal pages are never shared: every reader gets their own /account, und
   const own = await fetchAs(lab, alice, '/account');
   const cc = own.cacheControl.toLowerCase();
   const edge = nearestEdge(region);
+  evidence(`what ${edge} did with the GET /account of alice and bob: each copy it stored or answered`, (e) => isEdgeCache(e) && e.node === edge && new URL(e.key, 'http://www').pathname === '/account');
   const kept = lab.cluster.cache(edge).purge(cacheKey(new Request('http://www/account')));
   const why = /(^|,)\s*cookie\s*(,|$)/i.test(own.vary)
     ? `Vary: Cookie gives each reader a copy of their own, but ${edge} kept a copy of ${kept} readers' account pages, alice's included`

@@ -1,5 +1,11 @@
 import { expect, test } from 'vitest';
-import { CHANGE_VISIBLE_MS, EDGES, HOUR, MINUTE, READER_REGIONS, cdnLab, loadPage, ms, nearestEdge, reader, type CdnLab, type PageLoad } from './helpers.ts';
+import { evidence } from '@scale-lab/kit';
+import { CHANGE_VISIBLE_MS, EDGES, HOUR, MINUTE, READER_REGIONS, cdnLab, isOriginCall, isReaderCall, loadPage, ms, nearestEdge, reader, type CdnLab, type PageLoad } from './helpers.ts';
+
+/** Names, for a replay, one reader's load of `path` since `since` and what its edge asked the origin for it. */
+function nameLoad(label: string, who: string, edge: string, path: string, since: number): void {
+  evidence(label, (e) => (isReaderCall([who], path)(e) && e.at >= since) || (isOriginCall(path)(e) && e.from === edge));
+}
 
 const PAGES = ['/', '/products/1'];
 /** A page read only just before it changes, then 5 minutes later: no reader's request refreshes its copies. */
@@ -56,6 +62,7 @@ test('a slow origin: once an edge has a page, no reader waits for the origin, an
     const minute = Math.floor((now - changeAt) / MINUTE + 1);
     // Waiting for the origin is an edge answer that went there first: MISS, or REVALIDATED.
     const waited = load.page.xCache === 'MISS' || load.page.xCache === 'REVALIDATED';
+    if (load.page.status !== 200 || waited) nameLoad(`GET ${path} by a reader in ${region} at minute ${minute}, and ${nearestEdge(region)}'s requests to the slow origin for it`, `${region}-0`, nearestEdge(region), path, now);
     expect(waited, `a reader in ${region} waited ${ms(load.ms)} for ${path} (minute ${minute} of the slow origin, x-cache: ${load.page.xCache}), although ${nearestEdge(region)} had served it before: its copy had expired, so the edge made the reader wait while it fetched a new one from an origin that takes ${ms(SLOW_MS)} (Cache-Control: ${header}). Let the edge answer with its stale copy while it refreshes it in the background (stale-while-revalidate).`).toBe(false);
     await lab.cluster.sleep(Math.max(0, 2000 - (lab.cluster.clock.now() - now)));
   }
@@ -65,11 +72,15 @@ test('a slow origin: once an edge has a page, no reader waits for the origin, an
   const longest = [['max-age', 'keep the page that long without asking'], ['stale-while-revalidate', 'show its old copy that long while it refreshes in the background']].find(([name]) => seconds(name!) > CHANGE_VISIBLE_MS / 1000);
   const because = longest ? ` ${longest[0]}=${seconds(longest[0]!)} lets a browser ${longest[1]}.` : '';
   for (const region of READER_REGIONS) {
+    const since = lab.cluster.clock.now();
     const load = await loadPage(lab, reader(lab, `${region}-loyal`, region), '/');
+    if (!load.page.body.includes('Winter sale')) nameLoad(`GET / by the loyal reader in ${region} after the change (answered by their browser's cache or ${nearestEdge(region)}), and ${nearestEdge(region)}'s requests to the origin for it`, `${region}-loyal`, nearestEdge(region), '/', since);
     expect(load.page.body.includes('Winter sale'), `the loyal reader in ${region}, who had read the home page just before it changed, still saw the old page ${Math.round((lab.cluster.clock.now() - (changedAt ?? changeAt)) / 1000)} s after the change (Cache-Control: ${header}): a copy kept or served stale for that long hides every change, a deploy's too.${because} Keep each lifetime and each stale window to a few minutes.`).toBe(true);
   }
   for (const region of Object.values(EDGES)) {
+    const since = lab.cluster.clock.now();
     const load = await loadPage(lab, reader(lab, `${region}-newcomer`, region), QUIET);
+    if (!load.page.body.includes('winter sale')) nameLoad(`GET ${QUIET} by a new reader in ${region}, and ${nearestEdge(region)}'s requests to the origin for it`, `${region}-newcomer`, nearestEdge(region), QUIET, since);
     expect(load.page.body.includes('winter sale'), `a new reader in ${region} got the old ${QUIET} page ${Math.round((lab.cluster.clock.now() - (changedAt ?? changeAt)) / 1000)} s after it changed (Cache-Control: ${header}): nobody had asked ${nearestEdge(region)} for it since just before the change, so it kept its copy for s-maxage and then served it stale for stale-while-revalidate; together they must stay under 5 minutes.${because}`).toBe(true);
   }
 });
@@ -98,8 +109,11 @@ test('the origin goes down for two hours (refusing, then answering 503): every p
     const who = reader(lab, i % 2 === 0 ? `${region}-0` : `${region}-new-${i}`, region);
     const load = await loadPage(lab, who, path);
     const state = failing ? 'answering 503' : 'down';
-    expect(load.page.status, `${path} answered ${load.page.status} to a reader in ${region}, ${Math.round((now - start) / MINUTE)} minutes into the outage (origin ${state}), although ${nearestEdge(region)} holds a copy: ${why}`).toBe(200);
     const broken = load.assets.find((a) => a.status !== 200);
+    if (load.page.status !== 200 || broken) {
+      evidence(`the page load of ${path} by ${who.name}, ${Math.round((now - start) / MINUTE)} minutes into the outage, and ${nearestEdge(region)}'s failed requests to the origin`, (e) => (isReaderCall([who.name])(e) && e.at >= now) || (isOriginCall()(e) && e.from === nearestEdge(region) && e.at >= start && (e.type === 'failed' || e.status >= 500)));
+    }
+    expect(load.page.status, `${path} answered ${load.page.status} to a reader in ${region}, ${Math.round((now - start) / MINUTE)} minutes into the outage (origin ${state}), although ${nearestEdge(region)} holds a copy: ${why}`).toBe(200);
     expect(broken, `${broken?.url} answered ${broken?.status} during the outage`).toBeUndefined();
     await lab.cluster.sleep(Math.max(0, 3 * MINUTE - (lab.cluster.clock.now() - now)));
   }

@@ -1,9 +1,9 @@
 import { expect, test } from 'vitest';
-import { settle } from '@scale-lab/kit';
+import { evidence, settle } from '@scale-lab/kit';
 import { deploy, rollback } from '../starter/deploy.ts';
 import { cacheKey } from '../starter/edge.ts';
 import { BUILDS, PURGE_MS, UPLOAD_MS, type SiteAdmin } from '../starter/site.ts';
-import { CHANGE_VISIBLE_MS, EDGES, MINUTE, READER_REGIONS, cdnLab, loadPage, nearestEdge, originRequests, reader, type CdnLab, type PageLoad } from './helpers.ts';
+import { CHANGE_VISIBLE_MS, EDGES, MINUTE, READER_REGIONS, cdnLab, isOriginCall, isReaderCall, loadPage, nearestEdge, originRequests, reader, type CdnLab, type PageLoad, type Reader } from './helpers.ts';
 
 const PAGES = ['/', '/products/1', '/products/2'];
 /** Readers come every 150 ms while a deploy runs, then every 30 s until its 5 minutes are up. */
@@ -44,20 +44,29 @@ function sameUrl(seen: Seen, url: string): string[] {
  * the release, the file and why, not which reader met it first: that can differ by a few
  * milliseconds of background refresh between Node and a browser Worker.
  */
-function checkLoad(load: PageLoad, region: string, phase: Phase, seen: Seen): void {
+function checkLoad(load: PageLoad, who: Reader, phase: Phase, seen: Seen): void {
   const { releasesByUrl } = seen;
+  const { region } = who;
   const page = load.page;
+  // Named only before an assertion that fails: the page load just checked, and what its edge asked the origin for it.
+  const since = seen.lab.cluster.clock.now() - load.ms;
+  const edge = nearestEdge(region);
+  const paths = [page.url, ...load.assets.map((a) => a.url)].map((url) => new URL(url, 'http://www').pathname);
+  const nameLoad = () => evidence(`the ${page.release} page load by ${who.name} during ${phase.name} (the HTML and its files), and what ${edge} asked the origin for them`, (e) => (isReaderCall([who.name])(e) && e.at >= since) || (isOriginCall()(e) && e.from === edge && e.at >= since && paths.includes(e.path)));
+  if (page.status !== 200) nameLoad();
   expect(page.status, `${page.url} answered ${page.status} to a reader during ${phase.name}`).toBe(200);
   for (const asset of load.assets) {
     if (asset.release) releasesByUrl.set(asset.url, new Set([...(releasesByUrl.get(asset.url) ?? []), asset.release]));
     if (asset.xCache === 'HIT') seen.held.add(`${nearestEdge(region)} ${asset.url}`);
     if (asset.status !== 200) {
+      nameLoad();
       const why = page.release === phase.to && phase.to !== phase.from && !phase.rollback
         ? 'the new HTML went live before its files were uploaded: upload every file first, and only then publish (or purge) the HTML'
         : `the files of release ${page.release} are gone, yet readers still hold its HTML and a rollback publishes it again: keep the previous releases' files`;
       expect(asset.status, `during ${phase.name}, a reader got the ${page.release} page, whose ${kind(asset.url)} ${asset.url} answered ${asset.status}: ${why}`).toBe(200);
     }
     if (asset.release && asset.release !== page.release) {
+      nameLoad();
       const url = new URL(asset.url, 'http://www');
       const why = url.search
         ? `the version is only in the query string (${url.search}), which the edges' cache key drops, and the file's name stays the same, so caches answer with the copy they hold: put the hash in the file's name`
@@ -75,8 +84,10 @@ async function sweep(lab: CdnLab, phase: Phase, seen: Seen): Promise<void> {
     const readers = [reader(lab, `${region}-0`, region)];
     if (Object.values(EDGES).includes(region)) readers.push(reader(lab, `${region}-sweep-${phase.to}`, region));
     for (const who of readers) {
+      const since = lab.cluster.clock.now();
       const load = await loadPage(lab, who, '/');
-      checkLoad(load, region, phase, seen);
+      checkLoad(load, who, phase, seen);
+      if (load.page.release !== phase.to) evidence(`${who.name}'s GET / 5 minutes after ${phase.name} ended, and ${nearestEdge(region)}'s requests to the origin for it`, (e) => (isReaderCall([who.name], '/')(e) && e.at >= since) || (isOriginCall('/')(e) && e.from === nearestEdge(region)));
       expect(load.page.release, `5 minutes after ${phase.name} ended, a reader in ${region} still got the ${load.page.release} page instead of ${phase.to} (Cache-Control: ${load.page.cacheControl})`).toBe(phase.to);
     }
   }
@@ -140,7 +151,8 @@ async function rollout(lab: CdnLab, phase: Phase, seen: Seen): Promise<void> {
     const start = cluster.clock.now();
     const region = READER_REGIONS[i % READER_REGIONS.length]!;
     const name = i % 3 === 2 ? `${region}-new-${phase.to}-${i}` : `${region}-${i % 3}`;
-    checkLoad(await loadPage(lab, reader(lab, name, region), PAGES[i % PAGES.length]!), region, phase, seen);
+    const who = reader(lab, name, region);
+    checkLoad(await loadPage(lab, who, PAGES[i % PAGES.length]!), who, phase, seen);
     const pause = Math.max(0, (ended === undefined ? DURING_MS : AFTER_MS) - (cluster.clock.now() - start));
     await cluster.sleep(pause);
     if (ended === undefined) await clock.advance(cluster.clock.now() - start);
@@ -155,7 +167,10 @@ test('a release, another, then a rollback: no reader ever gets a page with files
   const lab = await cdnLab();
   const seen: Seen = { lab, releasesByUrl: new Map(), held: new Set() };
   const steady: Phase = { name: 'an ordinary day', from: 'v1', to: 'v1', run: async () => {} };
-  for (const region of READER_REGIONS) checkLoad(await loadPage(lab, reader(lab, `${region}-0`, region), '/'), region, steady, seen);
+  for (const region of READER_REGIONS) {
+    const who = reader(lab, `${region}-0`, region);
+    checkLoad(await loadPage(lab, who, '/'), who, steady, seen);
+  }
 
   const origin = originRequests(lab);
   const refetched: { edge: string; path: string; n: number; release: string }[] = [];
@@ -177,6 +192,7 @@ test('a release, another, then a rollback: no reader ever gets a page with files
   await rollout(lab, { name: 'the rollback from v3 to v2', from: 'v3', to: 'v2', rollback: true, run: (site) => rollback(site) }, seen);
 
   const again = refetched[0];
+  if (again) evidence(`${again.edge}'s requests to the origin for ${again.path}, a file it held before the deploy of ${again.release}`, (e) => isOriginCall(again.path)(e) && e.from === again.edge);
   expect(again, `${again?.edge} fetched ${again?.path} from the origin ${again?.n} times during the deploy of ${again?.release}, though it held that file before: the deploy emptied the edges' caches, and purging everything sends every reader's next request to the origin; purge only what changed, or nothing`).toBeUndefined();
 });
 

@@ -2,7 +2,7 @@
 // browser cache and an analytics cookie of their own, page loads (the HTML, then the files it names),
 // and a record of what the edges asked the origin for.
 import { onTestFailed } from 'vitest';
-import { percentile, seededRandom, type Client } from '@scale-lab/kit';
+import { percentile, seededRandom, type Client, type ClusterEvent } from '@scale-lab/kit';
 import { EDGES, ORIGIN_REGION, READER_REGIONS, SITE_HOST, createCdnLab, nearestEdge, roundTrip, type CdnLab } from '../starter/cluster.ts';
 
 export { EDGES, ORIGIN_REGION, READER_REGIONS, nearestEdge, roundTrip, percentile };
@@ -138,5 +138,19 @@ export function diagnose(fetched: Fetched): string {
   if (/\bno-store\b/.test(cc)) return ' no-store forbids every cache to keep it.';
   return '';
 }
+
+// What evidence(…) names in these tests: predicates over the cluster's events, so they cost nothing
+// outside a recorded run.
+/** Whether `actual` is `path`, or lies under it when `path` ends in / (and is not / itself). */
+const pathIs = (path: string | undefined, actual: string) => path === undefined || actual === path || (path.length > 1 && path.endsWith('/') && actual.startsWith(path));
+/** An edge's call to the origin (for `path`, or under it), answered or not. */
+export const isOriginCall = (path?: string) => (e: ClusterEvent): e is Extract<ClusterEvent, { type: 'answered' | 'failed' }> =>
+  (e.type === 'answered' || e.type === 'failed') && e.to === 'origin' && e.from in EDGES && pathIs(path, e.path);
+/** What the readers named saw: their requests (for `path`, or under it), and their browser cache's answers. */
+export const isReaderCall = (names: readonly string[], path?: string) => (e: ClusterEvent) =>
+  ((e.type === 'answered' || e.type === 'failed') && names.includes(e.from) && pathIs(path, e.path)) ||
+  (e.type === 'cache' && names.includes(e.node) && pathIs(path, new URL(e.key, 'http://www').pathname));
+/** An edge's cache answer (hit, stale, miss…). */
+export const isEdgeCache = (e: ClusterEvent): e is Extract<ClusterEvent, { type: 'cache' }> => e.type === 'cache' && e.node in EDGES;
 
 export const ms = (n: number) => `${Math.round(n).toLocaleString('en-US')} ms`;
