@@ -28,11 +28,6 @@ export interface LabBundle {
 }
 
 /** No graded run is stopped sooner than this, however fast the solution. */
-/** Whether the lab's cluster creates a database, so a host needs SQLite's WebAssembly to run it. */
-export function usesDatabase(bundle: Pick<LabBundle, 'starter'>): boolean {
-  return Object.values(bundle.starter).some((text) => /\baddDatabase\s*\(/.test(text));
-}
-
 export const MIN_RUN_LIMIT_MS = 15_000;
 
 /**

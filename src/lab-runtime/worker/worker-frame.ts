@@ -18,7 +18,7 @@
  * in the page as before, and the console says so once.
  */
 import workerUrl from './lab-worker.ts?worker&url';
-import { usesDatabase } from '../../../labs/harness/bundle.ts';
+import { usesDatabase } from '../../../labs/harness/uses-database.ts';
 import { fetchOnce } from './fetch-once.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
 

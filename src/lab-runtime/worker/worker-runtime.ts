@@ -14,7 +14,8 @@
  * pings during a run, or when the Worker has been silent for `stallTimeoutMs`, has crashed: the run
  * rejects with the memory message and the next Worker gets a fresh frame.
  */
-import { MIN_RUN_LIMIT_MS, usesDatabase, type LabBundle } from '../../../labs/harness/bundle.ts';
+import { MIN_RUN_LIMIT_MS, type LabBundle } from '../../../labs/harness/bundle.ts';
+import { usesDatabase } from '../../../labs/harness/uses-database.ts';
 import { stepResults, type FileOutcome, type LabResult } from '../../../labs/harness/results.ts';
 import { RuntimeError, type LabRuntime, type RunTestsOptions } from '../runtime.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
