@@ -17,7 +17,7 @@ export { VirtualClock, RealClock, settle } from './clock.ts';
 export type { Clock } from './clock.ts';
 export { KeyValueStore, KvError } from './kv.ts';
 export type { KvClient, SetOptions } from './kv.ts';
-export { SqlError, configureSqlWasm } from './sql.ts';
+export { SqlError, closeDatabases, configureSqlWasm, loadSqlJs } from './sql.ts';
 export type { RunResult, SqlClient, SqlClock, SqlErrorCode, SqlRow, SqlValue, SqlWasmSource } from './sql.ts';
 export { SqlDatabase, BUSY_TIMEOUT } from './wal.ts';
 export { ReplicationGroup } from './components/replication.ts';

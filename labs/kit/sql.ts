@@ -45,6 +45,12 @@ export interface SqlClient {
 export interface SqlWasmSource {
   locateFile?: (file: string) => string;
   wasmBinary?: ArrayBuffer;
+  /**
+   * An engine to use instead of loading this kit's own: a host that evaluates a fresh kit for every
+   * test file (the browser Worker) gives them all one SQLite, because each load reserves a
+   * WebAssembly memory and Chromium ran out of them after 25 runs of a lab in one page.
+   */
+  load?: () => Promise<SqlJsStatic>;
 }
 
 /** Time and randomness for SQL's `CURRENT_TIMESTAMP`, `datetime('now')` and `random()`. */
@@ -64,12 +70,28 @@ export function configureSqlWasm(source: SqlWasmSource): void {
   engine = undefined;
 }
 
+/** Loads this kit's own sql.js from `source`, ignoring any shared engine (for a host that shares it). */
+export function loadSqlJs(source: SqlWasmSource): Promise<SqlJsStatic> {
+  return initSqlJs(source);
+}
+
 export function loadEngine(): Promise<SqlJsStatic> {
-  engine ??= initSqlJs(wasmSource).catch((err: unknown) => {
+  engine ??= (wasmSource.load ? wasmSource.load() : initSqlJs(wasmSource)).catch((err: unknown) => {
     engine = undefined;
     throw new Error(`Could not load SQLite (sql.js WebAssembly): ${err instanceof Error ? err.message : String(err)}`);
   });
   return engine;
+}
+
+/** Every handle not yet closed, so that a host sharing one engine can free what a test file left. */
+const openHandles = new Set<SqlHandle>();
+
+/**
+ * Closes every database this kit opened. A test file's clusters are done when it ends, but nothing
+ * closes their databases; with an engine shared across files they would fill its memory.
+ */
+export function closeDatabases(): void {
+  for (const handle of openHandles) handle.close();
 }
 
 /** SQLite's own error codes for the failures a reader may branch on. */
@@ -101,6 +123,7 @@ export class SqlHandle {
   constructor(db: Database, clock: SqlClock, randomSeeded = false) {
     this.#db = db;
     this.#clock = clock;
+    openHandles.add(this);
     // sql.js keeps each database in a file of Emscripten's in-memory file system, so by default every
     // commit writes a rollback journal there, syncs it, deletes it, and re-reads the file's header at
     // the next statement. Nothing survives a crash of this process anyway: the journal in memory, the
@@ -205,6 +228,7 @@ export class SqlHandle {
   }
 
   close(): void {
+    if (!openHandles.delete(this)) return;
     this.#db.close();
   }
 }

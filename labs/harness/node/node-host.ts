@@ -6,24 +6,25 @@
 import type { LabBundle } from '../bundle.ts';
 import type { FileOutcome, OutputLine } from '../results.ts';
 import { reportStrayError, runGraded } from '../runner/index.ts';
+import { sharedSqlEngine, type KitSql } from '../runner/shared-sql-engine.ts';
 
-/** A configureKit for runGraded: each fresh kit's sql.js instantiates one compiled module. */
-export function sqlWasmFromBytes(wasm: Uint8Array, locateFile: (file: string) => string): (kit: { configureSqlWasm(config: Record<string, unknown>): void }) => void {
+/** A configureKit for runGraded: the kits of a run share one SQLite, instantiated from one compiled module. */
+export function sqlWasmFromBytes(wasm: Uint8Array, locateFile: (file: string) => string): (kit: KitSql) => void {
   let compiled: Promise<WebAssembly.Module> | undefined;
-  return (kit) => {
+  return sharedSqlEngine(() => {
     // sql.js passes this object to Emscripten as its Module; it adds onAbort, which rejects initSqlJs.
-    const config: Record<string, unknown> = {
+    const options: Record<string, unknown> = {
       locateFile,
       instantiateWasm(imports: WebAssembly.Imports, done: (instance: WebAssembly.Instance) => void) {
         compiled ??= WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>);
         compiled
           .then((module) => WebAssembly.instantiate(module, imports))
-          .then(done, (err: unknown) => (config.onAbort as ((reason: string) => void) | undefined)?.(err instanceof Error ? err.message : String(err)));
+          .then(done, (err: unknown) => (options.onAbort as ((reason: string) => void) | undefined)?.(err instanceof Error ? err.message : String(err)));
         return {};
       },
     };
-    kit.configureSqlWasm(config);
-  };
+    return options;
+  });
 }
 
 /** A promise the reader's code left rejected, or an exception thrown from a timer: shown, and the run goes on (Node would end the process). */

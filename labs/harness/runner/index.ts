@@ -149,7 +149,12 @@ export async function runGraded(input: GradedRunInput): Promise<FileOutcome[]> {
         };
         const runner = new GradedTestRunner(() => loader.runTest(path, code), recorder || input.onTestDone ? onTestDone : undefined);
         // An absolute path, so that the runner's path handling never looks for a working directory.
-        const [file] = await startTests([`/${path}`], runner);
+        let file: File | undefined;
+        try {
+          [file] = await startTests([`/${path}`], runner);
+        } finally {
+          loader.release();
+        }
         outcome = fileOutcome(path, file!);
         if (replays.length) outcome.replays = replays;
       }

@@ -9,6 +9,7 @@
  * `sourceURL` of their own name, so that stack traces name the reader's file and line.
  */
 import { transform } from 'sucrase';
+import { closeKitDatabases } from './shared-sql-engine.ts';
 
 export interface LoaderSources {
   /** CommonJS code of the kit bundle, evaluated once per loader; or the kit itself, already loaded. */
@@ -132,6 +133,11 @@ export class ModuleLoader {
       this.#configureKit?.(module.exports);
     }
     return this.#kit.exports;
+  }
+
+  /** Closes the databases the tests opened (see shared-sql-engine.ts); the loader is done. */
+  release(): void {
+    if (this.#kit) closeKitDatabases(this.#kit.exports);
   }
 
   /** Runs a bundled test file (path like "tests/01-round-robin.test.ts") and returns its exports. */

@@ -1,8 +1,9 @@
 /**
  * What a Worker needs to run lab code: kit.js and SQLite's WebAssembly, each fetched once per URL
- * and kept, and a fresh kit pointed at the compiled module. Shared by the graded-test Worker and
+ * and kept, and fresh kits pointed at one SQLite engine. Shared by the graded-test Worker and
  * the playground Worker.
  */
+import { sharedSqlEngine, type KitSql } from '../../../labs/harness/runner/shared-sql-engine.ts';
 import { fetchOnce } from './fetch-once.ts';
 
 const kitCache = new Map<string, Promise<string>>();
@@ -31,17 +32,27 @@ export function loadWasm(url: string): Promise<WebAssembly.Module> {
   return fetchOnce(wasmCache, url, async (res) => WebAssembly.compile(await res.arrayBuffer()), 'SQLite');
 }
 
-/** Points a fresh kit's sql.js at the cached module; sql.js only asks for it when a lab creates a database. */
-export function configureKit(kit: any, wasmUrl: string): void {
-  // sql.js passes this object to Emscripten as its Module; it adds onAbort, which rejects initSqlJs.
-  const config: Record<string, unknown> = {
-    locateFile: () => wasmUrl,
-    instantiateWasm(imports: WebAssembly.Imports, done: (instance: WebAssembly.Instance) => void) {
-      loadWasm(wasmUrl)
-        .then((module) => WebAssembly.instantiate(module, imports))
-        .then(done, (err: unknown) => (config.onAbort as ((reason: string) => void) | undefined)?.(err instanceof Error ? err.message : String(err)));
-      return {};
-    },
-  };
-  kit.configureSqlWasm(config);
+/** One configureKit per SQLite URL: every fresh kit of this Worker shares one engine (see shared-sql-engine.ts). */
+const configurers = new Map<string, (kit: KitSql) => void>();
+
+/** Points a fresh kit's sql.js at the Worker's one engine; it is loaded when a lab first creates a database. */
+export function configureKit(kit: KitSql, wasmUrl: string): void {
+  let configure = configurers.get(wasmUrl);
+  if (!configure) {
+    configure = sharedSqlEngine(() => {
+      // sql.js passes this object to Emscripten as its Module; it adds onAbort, which rejects initSqlJs.
+      const options: Record<string, unknown> = {
+        locateFile: () => wasmUrl,
+        instantiateWasm(imports: WebAssembly.Imports, done: (instance: WebAssembly.Instance) => void) {
+          loadWasm(wasmUrl)
+            .then((module) => WebAssembly.instantiate(module, imports))
+            .then(done, (err: unknown) => (options.onAbort as ((reason: string) => void) | undefined)?.(err instanceof Error ? err.message : String(err)));
+          return {};
+        },
+      };
+      return options;
+    });
+    configurers.set(wasmUrl, configure);
+  }
+  configure(kit);
 }

@@ -8,6 +8,7 @@
 import { buildCluster } from '../playground/build-cluster.ts';
 import { FRAMES_PER_SECOND, type Act, type FromPlayground, type ToPlayground } from '../playground/protocol.ts';
 import { PlaygroundSession } from '../playground/session.ts';
+import { closeKitDatabases } from '../../../labs/harness/runner/shared-sql-engine.ts';
 import { configureKit, loadKit, loadWasm } from './kit-assets.ts';
 
 let post: (message: FromPlayground) => void = () => {};
@@ -15,6 +16,8 @@ const TICK_MS = 1000 / FRAMES_PER_SECOND;
 
 let run = 0;
 let session: PlaygroundSession | undefined;
+/** The kit the running cluster was built with: its databases are closed when the cluster stops. */
+let kitInUse: Record<string, unknown> | undefined;
 /** Acts that came while the cluster was still being built: applied as soon as it runs. */
 let early: Act[] = [];
 /** Virtual ms per wall second. */
@@ -47,6 +50,8 @@ function stop(): void {
   timer = undefined;
   session?.stop();
   session = undefined;
+  if (kitInUse) closeKitDatabases(kitInUse);
+  kitInUse = undefined;
 }
 
 async function start(message: Extract<ToPlayground, { type: 'start' }>): Promise<void> {
@@ -56,8 +61,23 @@ async function start(message: Extract<ToPlayground, { type: 'start' }>): Promise
   run = id;
   try {
     const kitCode = await loadKit(message.kitUrl);
-    const built = await buildCluster({ kit: kitCode, bundle: message.bundle, files: message.files, seed: message.seed, console: readerConsole, configureKit: (kit) => configureKit(kit, message.wasmUrl) });
-    if (id !== run) return;
+    let kit: Record<string, unknown> | undefined;
+    const built = await buildCluster({
+      kit: kitCode,
+      bundle: message.bundle,
+      files: message.files,
+      seed: message.seed,
+      console: readerConsole,
+      configureKit: (fresh) => {
+        kit = fresh;
+        configureKit(fresh, message.wasmUrl);
+      },
+    });
+    if (id !== run) {
+      if (kit) closeKitDatabases(kit);
+      return;
+    }
+    kitInUse = kit;
     const entry = message.bundle.lab.cluster.entry;
     session = new PlaygroundSession(built, {
       run: id,
