@@ -23,3 +23,4 @@ export const BOOT_FAILED_MESSAGE =
 export const ABORTED_MESSAGE = 'The run was cancelled.';
 /** The message of a step whose test file the Worker never reported (should not happen). */
 export const NOT_RUN_MESSAGE = 'The tests of this step did not run. Run them again; if it keeps happening, reload the page.';
+

@@ -6,18 +6,13 @@
  * loop in a handler) is terminated and replaced. Either way the reader is told why, in one sentence.
  */
 import type { LabBundle } from '../../../labs/harness/bundle.ts';
+import { PLAYGROUND_CRASHED_MESSAGE, PLAYGROUND_MEMORY_MESSAGE, PLAYGROUND_STALLED_MESSAGE } from '../../../labs/harness/playground-messages.ts';
 import type { FromWorker, ToWorker } from '../worker/protocol.ts';
 import { startLabWorker, type LabWorker } from '../worker/worker-frame.ts';
 import type { Act, Action, Frame, FromPlayground, ToPlayground } from './protocol.ts';
 
 /** A running playground that says nothing for this long is stopped. */
 export const STALL_MS = 4000;
-
-export const STALLED_MESSAGE =
-  'Your code kept the cluster busy and time could not move on, so the playground was stopped. Look for a loop that never ends in a handler, fix it and start again. Your edits are safe.';
-
-export const MEMORY_MESSAGE =
-  'Your code used too much memory, so the playground was stopped. Look for code that keeps adding to a list or a map without end, fix it and start again. Your edits are safe.';
 
 export interface PlaygroundEvents {
   onStarted(info: Extract<FromPlayground, { type: 'started' }>): void;
@@ -53,10 +48,10 @@ export class PlaygroundClient {
     });
     worker.addEventListener('error', (event) => {
       event.preventDefault();
-      this.#fail('The playground stopped: its Worker crashed, most likely out of memory. Look for code that keeps adding to a list or a map without end, and start again.');
+      this.#fail(PLAYGROUND_CRASHED_MESSAGE);
     });
     // Its frame's process died: in practice, out of memory.
-    worker.addEventListener('crash', () => this.#fail(MEMORY_MESSAGE));
+    worker.addEventListener('crash', () => this.#fail(PLAYGROUND_MEMORY_MESSAGE));
     worker.postMessage({ type: 'playground', message: { type: 'prepare', kitUrl: this.#kitUrl } } satisfies ToWorker);
     this.#worker = worker;
     return worker;
@@ -78,7 +73,7 @@ export class PlaygroundClient {
 
   #arm(): void {
     clearTimeout(this.#stall);
-    if (this.#running && !this.#paused) this.#stall = setTimeout(() => this.#fail(STALLED_MESSAGE), STALL_MS);
+    if (this.#running && !this.#paused) this.#stall = setTimeout(() => this.#fail(PLAYGROUND_STALLED_MESSAGE), STALL_MS);
   }
 
   #settle(): void {
@@ -127,7 +122,7 @@ export class PlaygroundClient {
     this.#post({ type: 'step', ms });
     // Paused, but this step must end too: its frame clears the watch.
     clearTimeout(this.#stall);
-    this.#stall = setTimeout(() => this.#fail(STALLED_MESSAGE), STALL_MS);
+    this.#stall = setTimeout(() => this.#fail(PLAYGROUND_STALLED_MESSAGE), STALL_MS);
   }
 
   stop(): void {

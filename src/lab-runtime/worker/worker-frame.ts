@@ -130,8 +130,10 @@ function fallBack(reason: string): void {
 }
 
 /**
- * The page's frames, one per kind of Worker (the tests', the playground's): code that fills memory
- * in the playground crashes the playground's frame, not the one the tests run in.
+ * The page's frames, one per kind of Worker (the tests', the playground's), so that one kind can be
+ * stopped and its frame removed without the other's. Chromium may still put both sandboxed frames in
+ * one process: code that fills memory in the playground then takes the tests' idle Worker down too,
+ * and the next graded run starts a fresh one (WorkerRuntime treats a crash outside a run so).
  */
 const frames = new Map<string, WorkerFrame>();
 
