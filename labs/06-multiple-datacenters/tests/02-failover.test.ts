@@ -55,6 +55,8 @@ async function expectMovedAway(cluster: Cluster, visits: TimedVisit[], failedAt:
       why = `${checks.waiting()} checks of ${balancerOf(down)} are still waiting for an answer: a check without a timeout waits as long as a hung datacenter keeps it, and never counts as failed; give each check a timeout (ctx.timeout(500)) and count it as a failure`;
     } else if (checks.paths.size > 0 && [...checks.paths].every((p) => p.startsWith('/lb/'))) {
       why = `your health checks asked only the balancer (GET ${[...checks.paths].join(', ')}), which answers while every app server behind it is dead: check a path the app servers answer, through the balancer`;
+    } else if ([...checks.statuses].some((s) => s >= 400 && s < 500)) {
+      why = `${balancerOf(down)} answered your checks with ${[...checks.statuses].filter((s) => s >= 400 && s < 500).join(', ')}, and the DNS server still handed out ${down}: a 4xx answer is a failed check too (the app servers answer, but not with the page), only a 2xx answer within the timeout passes`;
     } else if ([...checks.statuses].some((s) => s >= 500)) {
       why = `${balancerOf(down)} answered your checks with ${[...checks.statuses].filter((s) => s >= 500).join(', ')}, and the DNS server still handed out ${down}: only a 2xx answer within the timeout is a passed check`;
     } else if (checks.statuses.has(200) && what.includes(storeOf(down))) {
@@ -135,6 +137,12 @@ test(`a datacenter's balancer hangs, taking connections and never answering: its
   const cluster = multiDcCluster({ readerRegions: READER_HOMES });
   await cluster.sleep(WARM_UP_MS);
   await failAndExpectMoved(cluster, 'h', (dc) => cluster.hang(balancerOf(dc)), (dc) => `${balancerOf(dc)} hung`);
+});
+
+test(`a bad release: a datacenter's app servers answer 404 to everything; its readers are served elsewhere within ${MOVED_WITHIN_MS / 1000} s`, async () => {
+  const cluster = multiDcCluster({ readerRegions: READER_HOMES });
+  await cluster.sleep(WARM_UP_MS);
+  await failAndExpectMoved(cluster, 'r', (dc) => appServersOf(dc).forEach((app) => cluster.fail(app, 404)), (dc) => `${appServersOf(dc).join(' and ')} answered 404 to every request after a bad release`);
 });
 
 const PAUSE_MS = 1500;
