@@ -87,7 +87,15 @@ function selfCheck(found: number, trials: Trial[], slo: number): string | undefi
   // Whatever the search, every rate it returned or passed on its way up was judged to hold: find one whose run broke the SLO.
   const judgedHeld = trials.filter((t) => t.rate <= found * (1 + 1e-9) && t.duration >= STEP_S * 1000 && t.latencies.length > 0);
   const best = judgedHeld.reduce((a, b) => (within(b) < within(a) ? b : a));
-  if (within(best) >= HELD_SHARE) return undefined;
+  // The rate returned was measured, and every run of it broke the p99 by more than a rank, whatever the
+  // ranking: the search returned the rate its own measurement rejected (a bisection's upper bound).
+  const brokeByARank = (t: Trial) => t.latencies.filter((l) => l <= slo).length < Math.ceil(0.99 * t.latencies.length) - 1;
+  if (within(best) >= HELD_SHARE) {
+    if (!long.every(brokeByARank)) return undefined;
+    const t = long[0]!;
+    const sorted = [...t.latencies].sort((a, b) => a - b);
+    return `findKnee returned ${rps(found)}, and your own ${t.duration / 1000}-second run at that rate had ${sorted.length} requests and a p99 of ${Math.round(sorted[Math.ceil(0.99 * sorted.length) - 1]!)} ms, over the SLO of ${slo} ms: it looks as if the search returned the rate that broke the SLO (a bisection's upper bound) rather than the one that held. ${BROKE}`;
+  }
   const sorted = [...best.latencies].sort((a, b) => a - b);
   const at = (p: number) => sorted[Math.ceil(p * sorted.length) - 1]!;
   const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;

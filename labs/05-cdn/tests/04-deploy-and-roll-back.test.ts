@@ -186,6 +186,15 @@ test('a release, another, then a rollback: no reader ever gets a page with files
     }
   }
 
+  // A file whose content did not change keeps its URL: a new name for the same bytes (a release
+  // number in the path) sends every edge and every browser back to the origin for a file it holds.
+  const releases = lab.site.published;
+  for (let i = 1; i < releases.length; i++) {
+    const [before, after] = [releases[i - 1]!, releases[i]!];
+    const same = Object.keys(after.assets).find((name) => BUILDS[before.version]?.files[name] === BUILDS[after.version]?.files[name] && before.assets[name] !== undefined && before.assets[name] !== after.assets[name]);
+    expect(same, `${same} did not change from ${before.version} to ${after.version}, yet ${after.version} names it ${after.assets[same!]} where ${before.version} named it ${before.assets[same!]}: every edge and every browser fetches the same bytes again under the new name. Name each file by a hash of its content (fingerprint), not by the release`).toBeUndefined();
+  }
+
   // The edges lose everything (a restart, an eviction), and the team rolls back to v2.
   for (const edge of Object.keys(EDGES)) lab.cluster.cache(edge).purge();
   await lab.cluster.sleep(MINUTE);

@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { AWS_REGION_RTT, evidence, seededRandom, type Client, type Cluster } from '@scale-lab/kit';
-import { DATACENTERS, READER_REGIONS, WARM_UP_MS, callsFrom, isCall, mostCommon, appServersOf, balancerOf, keepVisiting, killDatacenter, multiDcCluster, nearest, reviveDatacenter, roundTrip, share, storeOf, trackDatacenters, visit, type TimedVisit } from './helpers.ts';
+import { DATACENTERS, READER_REGIONS, WARM_UP_MS, callsFrom, isCall, mostCommon, appServersOf, balancerOf, keepVisiting, killDatacenter, multiDcCluster, nearest, reviveDatacenter, roundTrip, share, storeOf, trackDatacenters, visit, type TimedVisit, type Visit } from './helpers.ts';
 
 /** The promise of this step: readers of a failed datacenter are served elsewhere this long after it fails. */
 const MOVED_WITHIN_MS = 10_000;
@@ -55,6 +55,8 @@ async function expectMovedAway(cluster: Cluster, visits: TimedVisit[], failedAt:
       why = `${checks.waiting()} checks of ${balancerOf(down)} are still waiting for an answer: a check without a timeout waits as long as a hung datacenter keeps it, and never counts as failed; give each check a timeout (ctx.timeout(500)) and count it as a failure`;
     } else if (checks.paths.size > 0 && [...checks.paths].every((p) => p.startsWith('/lb/'))) {
       why = `your health checks asked only the balancer (GET ${[...checks.paths].join(', ')}), which answers while every app server behind it is dead: check a path the app servers answer, through the balancer`;
+    } else if ([...checks.statuses].some((s) => s >= 400 && s < 500)) {
+      why = `${balancerOf(down)} answered your checks with ${[...checks.statuses].filter((s) => s >= 400 && s < 500).join(', ')}, and the DNS server still handed out ${down}: a 4xx answer is a failed check too (the app servers answer, but not with the page), only a 2xx answer within the timeout passes`;
     } else if ([...checks.statuses].some((s) => s >= 500)) {
       why = `${balancerOf(down)} answered your checks with ${[...checks.statuses].filter((s) => s >= 500).join(', ')}, and the DNS server still handed out ${down}: only a 2xx answer within the timeout is a passed check`;
     } else if (checks.statuses.has(200) && what.includes(storeOf(down))) {
@@ -70,17 +72,40 @@ async function expectMovedAway(cluster: Cluster, visits: TimedVisit[], failedAt:
   expect(ok, `${what}: only ${share(ok, after.length)} requests from readers in ${READER_HOMES.join(' and ')} succeeded from ${MOVED_WITHIN_MS / 1000} s after (at least ${SUCCESS_AFTER * 100} %): ${why}`).toBeGreaterThanOrEqual(SUCCESS_AFTER * after.length);
 }
 
-/** Readers in eu-west and eu-central use their datacenter; 2 s later `fail` breaks part of it; they must be moved. */
-async function failAndExpectMoved(cluster: Cluster, tag: string, fail: (dc: string) => void, what: (dc: string) => string): Promise<void> {
+/** Late lookups: new readers look www up this often after the failure, up to LATE_UNTIL_MS, before detection is done. */
+const LATE_EVERY_MS = 500;
+const LATE_UNTIL_MS = 3000;
+
+/**
+ * Readers in eu-west and eu-central use their datacenter; 2 s later `fail` breaks part of it; they
+ * must be moved. With `late`, new readers also look www up every half second in the first 3 s after
+ * the failure, while the DNS server may still hand out the failed datacenter, and visit again 10 s
+ * after it: whatever they were told, detection and TTL together must have run out by then.
+ */
+async function failAndExpectMoved(cluster: Cluster, tag: string, fail: (dc: string) => void, what: (dc: string) => string, late = false): Promise<void> {
   const { readers, used } = await readersOf(cluster, tag);
   const checks = recordChecks(cluster, used);
   let failedAt = 0;
+  const where = trackDatacenters(cluster);
+  const lateVisits: { after: number; first: Visit; then: Visit }[] = [];
+  const lookLate = async (after: number) => {
+    await cluster.sleep(after);
+    const reader = cluster.client(`late-${tag}-${after}`, { region: READER_HOMES[1] });
+    const first = await visit(cluster, where, reader, '/boards/welcome');
+    await cluster.sleep(Math.max(0, failedAt + MOVED_WITHIN_MS + 100 - cluster.clock.now()));
+    lateVisits.push({ after, first, then: await visit(cluster, where, reader, '/boards/welcome') });
+  };
   const visits = await keepVisiting(cluster, readers, WATCH_MS, async () => {
     await cluster.sleep(2000);
     failedAt = cluster.clock.now();
     fail(used);
+    if (late) await Promise.all(Array.from({ length: LATE_UNTIL_MS / LATE_EVERY_MS }, (_, i) => lookLate((i + 1) * LATE_EVERY_MS)));
   });
   await expectMovedAway(cluster, visits, failedAt, what(used), checks);
+  const stuck = lateVisits.find((v) => v.first.datacenter === used && v.then.datacenter === used && (v.then.status < 200 || v.then.status >= 300));
+  if (!stuck) return;
+  evidence(`the two visits of a reader in ${READER_HOMES[1]} who looked www up ${stuck.after / 1000} s after ${used} failed`, (e) => isCall(e) && e.from === `late-${tag}-${stuck.after}`);
+  expect.fail(`${what(used)}: a reader in ${READER_HOMES[1]} who looked www up ${stuck.after / 1000} s after the failure, before your DNS server had taken ${used} out, was told ${used}, and ${MOVED_WITHIN_MS / 1000} s after the failure was still sent there, with no answer: a reader keeps the answer for its TTL, so the time to detect a failure plus the TTL must stay within ${MOVED_WITHIN_MS / 1000} s; with checks every second, out after three, keep the TTL to about 5 s`);
 }
 
 /** With `down` out, a newcomer in each of `regions` is sent to the nearest datacenter that is up. */
@@ -104,7 +129,7 @@ test(`a datacenter goes dark: its readers are served elsewhere within ${MOVED_WI
   for (const seed of [1, 2, 3]) {
     const cluster = multiDcCluster({ seed, readerRegions: READER_HOMES });
     await cluster.sleep(WARM_UP_MS + Math.floor(seededRandom(seed)() * 1000));
-    await failAndExpectMoved(cluster, `a${seed}`, (dc) => killDatacenter(cluster, dc), (dc) => `${dc} went dark (seed ${seed})`);
+    await failAndExpectMoved(cluster, `a${seed}`, (dc) => killDatacenter(cluster, dc), (dc) => `${dc} went dark (seed ${seed})`, true);
   }
 });
 
@@ -135,6 +160,12 @@ test(`a datacenter's balancer hangs, taking connections and never answering: its
   const cluster = multiDcCluster({ readerRegions: READER_HOMES });
   await cluster.sleep(WARM_UP_MS);
   await failAndExpectMoved(cluster, 'h', (dc) => cluster.hang(balancerOf(dc)), (dc) => `${balancerOf(dc)} hung`);
+});
+
+test(`a bad release: a datacenter's app servers answer 404 to everything; its readers are served elsewhere within ${MOVED_WITHIN_MS / 1000} s`, async () => {
+  const cluster = multiDcCluster({ readerRegions: READER_HOMES });
+  await cluster.sleep(WARM_UP_MS);
+  await failAndExpectMoved(cluster, 'r', (dc) => appServersOf(dc).forEach((app) => cluster.fail(app, 404)), (dc) => `${appServersOf(dc).join(' and ')} answered 404 to every request after a bad release`);
 });
 
 const PAUSE_MS = 1500;
