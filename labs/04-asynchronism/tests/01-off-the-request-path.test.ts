@@ -55,3 +55,26 @@ test('the status URL answers on every clone, while the job waits or runs and onc
     }
   }
 });
+
+test('a job accepted by a clone far from kv answers on every clone at once, and jobs accepted after every clone restarted get ids of their own', async () => {
+  const cluster = await asyncCluster();
+  const before = await cluster.run(() => Promise.all(APP_SERVERS.map((_, i) => accepted(cluster, { customer: 'acme', month: `2025-0${i + 1}` }))));
+  // Every clone restarts: whatever it counted in memory starts again.
+  for (const clone of APP_SERVERS) cluster.restart(clone);
+  await cluster.sleep(1000);
+  const after = await cluster.run(() => Promise.all(APP_SERVERS.map((_, i) => accepted(cluster, { customer: 'globex', month: `2025-0${i + 1}` }))));
+  const reused = after.filter((location) => before.includes(location));
+  evidence('the POST /reports before and after the restarts, and the key-value commands the clones sent for them', (e) => isCall('POST', '/reports')(e) || (e.type === 'kv' && APP_SERVERS.includes(e.from)));
+  expect(reused, `after every clone restarted, new exports got the status URLs ${reused.join(', ')}, which jobs accepted before the restart already had: the new jobs' statuses overwrite the old ones. A counter in a clone's memory starts again after a restart, even with the clone's name in the id: let kv count (INCR)`).toEqual([]);
+
+  // app-1 is now 40 ms from kv; the other clones are next to it.
+  cluster.link('app-1', 'kv', { latency: 40 });
+  const res = await cluster.fetch('http://app-1/reports', { method: 'POST', body: JSON.stringify({ customer: 'initech', month: '2025-09' }) });
+  const location = res.headers.get('location')?.replace(/^https?:\/\/[^/]+/, '') ?? '';
+  expect(res.status, `POST /reports on app-1 answered ${res.status}`).toBe(202);
+  const codes = await cluster.run(() => Promise.all(['app-2', 'app-3'].map((clone) => statusFrom(cluster, clone, location))));
+  const missing = codes.findIndex(({ code }) => code !== 200);
+  if (missing >= 0) evidence(`the POST to app-1, its key-value commands, and the GET ${location} right after`, (e) => isCall('POST', '/reports')(e) || isCall('GET', location)(e) || e.type === 'kv');
+  expect(missing, `right after app-1 answered 202 for ${location}, app-${missing + 2} answered ${codes[missing]?.code} for it: app-1 answered before its "queued" status had reached kv (a write not awaited?), so the status URL it handed out did not answer yet; await the write before answering`).toBe(-1);
+});
+
