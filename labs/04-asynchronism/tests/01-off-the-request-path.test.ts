@@ -1,5 +1,6 @@
 import { expect, test } from 'vitest';
 import { evidence } from '@scale-lab/kit';
+import { QUEUE } from '../starter/report.ts';
 import { APP_SERVERS, WORKERS, accepted, asyncCluster, enqueue, expectedReport, isCall, isExportsMessage, isStoreOpBy, postExport, statusFrom, waitForDone } from './helpers.ts';
 
 /** The promise of this step: the POST answers within this long, though rendering takes 2 s. */
@@ -76,5 +77,14 @@ test('a job accepted by a clone far from kv answers on every clone at once, and 
   const missing = codes.findIndex(({ code }) => code !== 200);
   if (missing >= 0) evidence(`the POST to app-1, its key-value commands, and the GET ${location} right after`, (e) => isCall('POST', '/reports')(e) || isCall('GET', location)(e) || e.type === 'kv');
   expect(missing, `right after app-1 answered 202 for ${location}, app-${missing + 2} answered ${codes[missing]?.code} for it: app-1 answered before its "queued" status had reached kv (a write not awaited?), so the status URL it handed out did not answer yet; await the write before answering`).toBe(-1);
+});
+
+test('while the queue cannot take the job, POST /reports does not answer 202', async () => {
+  const cluster = await asyncCluster();
+  cluster.kill(QUEUE);
+  const res = await postExport(cluster, { customer: 'hooli', month: '2025-11' });
+  cluster.revive(QUEUE);
+  evidence(`the POST /reports while ${QUEUE} was down, and what the clone sent`, (e) => isCall('POST', '/reports')(e) || isExportsMessage(e) || (e.type === 'kv' && APP_SERVERS.includes(e.from)));
+  expect(res.status, `with ${QUEUE} down, POST /reports answered ${res.status}: the client was told its job was accepted, yet no worker will ever see it, and its status says "queued" for ever. Await the send, and answer 202 only once the queue has the job (a failed send is an error, 5xx, that the client can retry)`).not.toBe(202);
 });
 
