@@ -240,7 +240,7 @@ test(`${NEW_SHARD} joins while the service answers: no read misses a user, and e
 });
 
 /** Sign-ups on their way when the move starts: this many at once, on app servers far from the shards. */
-const WRITERS_IN_FLIGHT = 60;
+const WRITERS_IN_FLIGHT = 40;
 const FAR_MS = 150;
 
 test(`sign-ups already on their way when the move starts reach their shard under the new map too`, async () => {
