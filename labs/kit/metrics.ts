@@ -19,7 +19,7 @@ export interface NodeMetrics extends CapacityMetrics {
   queries: number;
   /** Key-value operations: received (store) or sent (every other node). */
   kvOps: number;
-  /** Key-value reads (GET): received (store) or sent. */
+  /** Key-value reads (GET, MGET): received (store) or sent. */
   kvReads: number;
   /** Reads that found a value, in a store declared a cache; answers from an HTTP cache (edge, client). */
   cacheHits: number;

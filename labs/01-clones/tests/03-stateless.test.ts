@@ -42,6 +42,27 @@ test('users who log in on different servers each stay themselves', async () => {
   }
 });
 
+test('logins after a restart, and logins at the same moment, each get a session of their own', async () => {
+  const cluster = clonesCluster();
+  const before = ['ada', 'grace', 'linus'];
+  const cookies = new Map<string, string>();
+  for (const user of before) cookies.set(user, await login(cluster, user));
+  // Every server restarts: whatever it counted in memory starts again.
+  for (const server of APP_SERVERS) cluster.restart(server);
+  const after = ['barbara', 'edsger', 'margaret'];
+  for (const user of after) cookies.set(user, await login(cluster, user));
+  // Three logins at the same instant, one on each server.
+  const together = ['ken', 'dennis', 'bjarne'];
+  const sent = await cluster.run(() => Promise.all(together.map((user) => login(cluster, user))));
+  together.forEach((user, i) => cookies.set(user, sent[i]!));
+  evidence('the logins and the session writes behind them', (e) => (e.type === 'request' && e.from === 'lb' && e.path === '/login') || (e.type === 'kv' && e.command === 'SET'));
+  for (const [user, cookie] of cookies) {
+    const me = await whoAmI(cluster, cookie);
+    const when = before.includes(user) ? 'before every server restarted' : after.includes(user) ? 'after every server restarted' : 'at the same moment as two other users';
+    expect(me.user, `${user} logged in ${when}, and GET /me with her cookie (${cookie}) answered ${me.status} ${me.user ? `as ${me.user}` : 'without a user'}: two logins got the same session id, so one took over the other's session; an id from a counter in a server's memory starts again after a restart, and one from the clock repeats when two logins come at once: make session ids random, e.g. from ctx.random()`).toBe(user);
+  }
+});
+
 test('sessions survive a restart of every app server', async () => {
   const cluster = clonesCluster();
   const cookie = await login(cluster, 'grace');

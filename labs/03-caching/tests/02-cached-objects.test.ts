@@ -12,7 +12,7 @@ test('a warm product page costs one key-value read and no query', async () => {
   const warmQueries = queriesFromNow(cluster);
   const warm = await get<ProductPage>(cluster, '/products/3/page');
   expect(warm.body, `the second GET /products/3/page answered ${show(warm)}, not the page the database holds`).toEqual(expected);
-  const { queries, kvReads } = cluster.metrics.node('app');
+  const { queries, kvReads, cacheHits, cacheMisses } = cluster.metrics.node('app');
   evidence('the database queries of the warm page', warmQueries);
   expect(queries, `a warm page (GET /products/3/page a second time) still cost ${queries} queries: cache the page in ctx.kv, as you cached products in step 1`).toBe(0);
   expect(
@@ -21,6 +21,9 @@ test('a warm product page costs one key-value read and no query', async () => {
       ? 'the warm page made no key-value read: was the page kept in the app\'s memory? Keep cached values in ctx.kv, which every clone shares'
       : `${kvReads} key-value reads for one warm page: cache the assembled page as one object, under one key such as page:3, so that a hit is a single read`,
   ).toBe(1);
+  const keys = cacheHits + cacheMisses;
+  evidence('the key-value reads of the warm page', (e) => e.type === 'kv' && e.from === 'app');
+  expect(keys, `the warm page read ${keys} keys in one MGET: those are cached queries, fetched together, and a write still has to know every one of them; cache the assembled page as one object, under one key such as page:3`).toBe(1);
 });
 
 test('every product has its own cached page, and each one is right', async () => {

@@ -28,6 +28,23 @@ test('after PUT /products/4, both endpoints show the new price, and reads are ca
   expect(queries, `after the update, reading /products/4 and its page a second time still cost ${queries} queries: step 3 builds on the cache of step 1, so the first read after a change fills the cache again and the next ones hit it`).toBe(0);
 });
 
+test('a read on another clone right after the PUT answered sees the change', async () => {
+  const cluster = await cachingCluster();
+  await get(cluster, '/products/7');
+  await get(cluster, '/products/7/page');
+  const price = productInDb(cluster, 7).priceCents + 700;
+  // app, which takes the PUT, is 50 ms from the store; the clones that read afterwards are close to it.
+  cluster.link('app', 'kv', { latency: 50 });
+  const updated = await put(cluster, 7, { priceCents: price });
+  expect(updated.status, `PUT /products/7 answered ${show(updated)}`).toBe(200);
+  const product = await getAt<Product>(cluster, 'app-2', '/products/7');
+  const page = await getAt<ProductPage>(cluster, 'app-3', '/products/7/page');
+  evidence('the PUT, its key-value commands and the reads after it', (e) => e.type === 'kv' || e.type === 'query');
+  const late = 'the PUT answered before its delete of the cached keys had reached the store (a delete not awaited?), so a client that reads right after its own update sees the old data; await ctx.kv.del(…) before answering';
+  expect(product.body?.priceCents, `right after PUT /products/7 answered, GET /products/7 on app-2 answered ${show(product)}, the old price: ${late} (the new price is ${price})`).toBe(price);
+  expect(page.body?.product?.priceCents, `right after PUT /products/7 answered, GET /products/7/page on app-3 answered ${show(page)}, the old price: ${late} (the new price is ${price})`).toBe(price);
+});
+
 test('renaming one product leaves the others cached', async () => {
   const cluster = await cachingCluster();
   for (const path of ['/products/4', '/products/4/page', '/products/5', '/products/5/page']) await get(cluster, path);

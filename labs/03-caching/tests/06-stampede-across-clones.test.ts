@@ -4,6 +4,8 @@ import { APP_CLONES, cachingCluster, getAt, isQuery, pageInDb, putAt, show, type
 
 /** How long a reader may wait for a page whose rebuilder died: the lock's expiry and one rebuild. */
 const RECOVERY_MS = 10_000;
+/** A clone waiting for another's build may send the store at most this many commands per ms (a look every 20 ms is two per 21 ms). */
+const MAX_KV_OPS_PER_MS = 0.5;
 
 test('a cold page asked for on three clones at once is built once', async () => {
   const cluster = await cachingCluster();
@@ -33,6 +35,26 @@ test('a slow build (150 ms per query) is still built once: the others keep waiti
   const { queries } = cluster.metrics.node('db');
   evidence('the database queries of the 15 concurrent misses', isQuery);
   expect(queries, `with the database taking 150 ms per query, 15 concurrent misses on page 6 over three clones cost ${queries} queries (building the page once takes 3) in ${took} ms: the clones that lost the race gave up waiting, or the lock expired during the build; keep waiting while the lock is held, and give the lock an expiry longer than the slowest build, e.g. px: 5000`).toBe(3);
+  // The losers wait, but not by asking the store again and again: that moves the stampede onto it.
+  const busiest = APP_CLONES.map((clone) => ({ clone, ops: cluster.metrics.node(clone).kvOps })).sort((a, b) => b.ops - a.ops)[0]!;
+  evidence(`${busiest.clone}'s key-value commands while page 6 was built`, (e) => e.type === 'kv' && e.from === busiest.clone);
+  expect(busiest.ops, `while page 6 was built (${took} ms), ${busiest.clone} sent ${busiest.ops} key-value commands, one every ${(took / busiest.ops).toFixed(1)} ms: a clone that lost the race and looks again without pausing floods the shared store, moving the stampede from the database to the cache; sleep a little between looks, e.g. await ctx.sleep(20)`).toBeLessThanOrEqual(MAX_KV_OPS_PER_MS * took);
+});
+
+test('with the store 10 ms away, each of four cold pages asked for on three clones at once is still built once', async () => {
+  const cluster = await cachingCluster();
+  // Every command to the store now takes 20 ms there and back: wide enough that a loser looking at
+  // the store can fall between a release of the lock and the caching of the value, if the winner
+  // does them in that order.
+  for (const clone of APP_CLONES) cluster.link(clone, 'kv', { latency: 10 });
+  const ids = [2, 5, 7, 9];
+  const asks = ids.flatMap((id) => APP_CLONES.map((clone) => ({ id, clone })));
+  const answers = await cluster.run(() => Promise.all(asks.map(({ id, clone }) => getAt<ProductPage>(cluster, clone, `/products/${id}/page`))));
+  const wrong = answers.filter((answer, i) => JSON.stringify(answer.body) !== JSON.stringify(pageInDb(cluster, asks[i]!.id)));
+  expect(wrong.length, `with the store 10 ms away, ${wrong.length} of ${asks.length} concurrent GET /products/:id/page got a wrong answer, e.g. ${wrong[0] ? show(wrong[0]) : ''}`).toBe(0);
+  const { queries } = cluster.metrics.node('db');
+  evidence('the key-value commands and queries of the concurrent misses', (e) => e.type === 'kv' || e.type === 'query');
+  expect(queries, `with the store 10 ms away, concurrent misses on ${ids.length} pages over three clones cost ${queries} queries (building them once takes ${3 * ids.length}): a page was built again by a clone that found neither the value nor the lock; cache the value first and release the lock after, never the other way round`).toBe(3 * ids.length);
 });
 
 test('misses on different pages are built side by side, and each lock is released when its build is done', async () => {

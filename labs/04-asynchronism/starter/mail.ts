@@ -35,13 +35,14 @@ const ADDRESS = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
  * POST /send: 400 for a malformed email or recipient (sending it again changes nothing), else sends
  * it and answers 200 { id }. A repeated Idempotency-Key answers what the first request got, with
  * `Idempotent-Replayed: true`, and sends nothing. GET /sent: every email sent, in order; GET
- * /attempts: every POST /send and its answer. POST /outage { ms }, for the tests: for the next `ms`,
- * every send is answered 503 (nothing is sent, nothing is remembered).
+ * /attempts: every POST /send and its answer. POST /outage { ms, status }, for the tests: for the next
+ * `ms`, every send is answered `status`, 503 unless it says 429 (nothing is sent, nothing is remembered).
  */
 export function createMailProvider(ctx: NodeContext): Handler {
   const sent: SentEmail[] = [];
   const attempts: SendAttempt[] = [];
   let downUntil = 0;
+  let downStatus = 503;
   const byKey = new Map<string, Promise<{ status: number; body: unknown }>>();
 
   async function send(email: Partial<Email>, key: string | null): Promise<{ status: number; body: unknown }> {
@@ -58,8 +59,9 @@ export function createMailProvider(ctx: NodeContext): Handler {
     if (req.method === 'GET' && path === '/sent') return Response.json(sent);
     if (req.method === 'GET' && path === '/attempts') return Response.json(attempts);
     if (req.method === 'POST' && path === '/outage') {
-      const { ms } = (await req.json()) as { ms: number };
+      const { ms, status } = (await req.json()) as { ms: number; status?: number };
       downUntil = ctx.now() + ms;
+      downStatus = status === 429 ? 429 : 503;
       return Response.json({ downUntil });
     }
     if (req.method !== 'POST' || path !== '/send') return Response.json({ error: 'try POST /send' }, { status: 404 });
@@ -74,6 +76,7 @@ export function createMailProvider(ctx: NodeContext): Handler {
   async function answerSend(email: Partial<Email>, key: string | null): Promise<Response> {
     if (ctx.now() < downUntil) {
       await ctx.sleep(MAIL_LATENCY_MS);
+      if (downStatus === 429) return Response.json({ error: 'too many requests, slow down and try again later' }, { status: 429 });
       return Response.json({ error: 'the provider is unavailable, try again later' }, { status: 503 });
     }
     if (key === null) {

@@ -1,5 +1,6 @@
 import { expect, test } from 'vitest';
 import { evidence } from '@scale-lab/kit';
+import { QUEUE } from '../starter/report.ts';
 import { APP_SERVERS, WORKERS, accepted, asyncCluster, enqueue, expectedReport, isCall, isExportsMessage, isStoreOpBy, postExport, statusFrom, waitForDone } from './helpers.ts';
 
 /** The promise of this step: the POST answers within this long, though rendering takes 2 s. */
@@ -12,6 +13,38 @@ test(`POST /reports answers 202 Accepted with a status URL within ${ANSWER_WITHI
   expect(res.took, `POST /reports answered ${res.status} after ${res.took} ms (at most ${ANSWER_WITHIN_MS} ms allowed): the report was rendered inside the request, so the client waited for it; put the job on the queue (ctx.queue('exports').send) and answer 202 at once`).toBeLessThanOrEqual(ANSWER_WITHIN_MS);
   expect(res.status, `POST /reports answered ${res.status} ${JSON.stringify(res.body)}: a job that is queued, not finished, is answered 202 Accepted`).toBe(202);
   expect(res.location, 'POST /reports answered 202 without a Location header: point it at the job\'s status URL, /reports/jobs/<id>').toMatch(/^(https?:\/\/[^/]+)?\/reports\/jobs\/\S+/);
+});
+
+test('a job accepted by a clone far from kv answers on every clone at once, and jobs accepted after every clone restarted get ids of their own', async () => {
+  const cluster = await asyncCluster();
+  const before = await cluster.run(() => Promise.all(APP_SERVERS.map((_, i) => accepted(cluster, { customer: 'acme', month: `2025-0${i + 1}` }))));
+  // Once the clones are idle, every clone restarts: whatever it counted in memory starts again.
+  await cluster.sleep(5000);
+  for (const clone of APP_SERVERS) cluster.restart(clone);
+  await cluster.sleep(1000);
+  const after = await cluster.run(() => Promise.all(APP_SERVERS.map((_, i) => accepted(cluster, { customer: 'globex', month: `2025-0${i + 1}` }))));
+  const reused = after.filter((location) => before.includes(location));
+  evidence('the POST /reports before and after the restarts, and the key-value commands the clones sent for them', (e) => isCall('POST', '/reports')(e) || (e.type === 'kv' && APP_SERVERS.includes(e.from)));
+  expect(reused, `after every clone restarted, new exports got the status URLs ${reused.join(', ')}, which jobs accepted before the restart already had: the new jobs' statuses overwrite the old ones. A counter in a clone's memory starts again after a restart, even with the clone's name in the id: let kv count (INCR)`).toEqual([]);
+
+  // app-1 is now 40 ms from kv; the other clones are next to it.
+  cluster.link('app-1', 'kv', { latency: 40 });
+  const res = await cluster.fetch('http://app-1/reports', { method: 'POST', body: JSON.stringify({ customer: 'initech', month: '2025-09' }) });
+  const location = res.headers.get('location')?.replace(/^https?:\/\/[^/]+/, '') ?? '';
+  expect(res.status, `POST /reports on app-1 answered ${res.status}`).toBe(202);
+  const codes = await cluster.run(() => Promise.all(['app-2', 'app-3'].map((clone) => statusFrom(cluster, clone, location))));
+  const missing = codes.findIndex(({ code }) => code !== 200);
+  if (missing >= 0) evidence(`the POST to app-1, its key-value commands, and the GET ${location} right after`, (e) => isCall('POST', '/reports')(e) || isCall('GET', location)(e) || e.type === 'kv');
+  expect(missing, `right after app-1 answered 202 for ${location}, app-${missing + 2} answered ${codes[missing]?.code} for it: app-1 answered before its "queued" status had reached kv (a write not awaited?), so the status URL it handed out did not answer yet; await the write before answering`).toBe(-1);
+});
+
+test('while the queue cannot take the job, POST /reports does not answer 202', async () => {
+  const cluster = await asyncCluster();
+  cluster.kill(QUEUE);
+  const res = await postExport(cluster, { customer: 'hooli', month: '2025-11' });
+  cluster.revive(QUEUE);
+  evidence(`the POST /reports while ${QUEUE} was down, and what the clone sent`, (e) => isCall('POST', '/reports')(e) || isExportsMessage(e) || (e.type === 'kv' && APP_SERVERS.includes(e.from)));
+  expect(res.status, `with ${QUEUE} down, POST /reports answered ${res.status}: the client was told its job was accepted, yet no worker will ever see it, and its status says "queued" for ever. Await the send, and answer 202 only once the queue has the job (a failed send is an error, 5xx, that the client can retry)`).not.toBe(202);
 });
 
 test('the status URL answers on every clone, while the job waits or runs and once it is done, and workers render the reports', async () => {

@@ -50,12 +50,16 @@ export function storeClient(env: NodeEnv, from: string, name: string, limits: Ca
       served.requests++;
       for (const m of [served, caller]) m.kvOps++;
       let hit: boolean | undefined;
-      if (command === 'GET') {
-        if (node.isCache) hit = result !== null;
+      if (command === 'GET' || command === 'MGET') {
+        // An MGET is one read, of several keys: in a cache, each key is a hit or a miss.
+        const found = command === 'GET' ? [result] : (result as unknown[]);
+        const hits = found.filter((value) => value !== null).length;
+        if (node.isCache && command === 'GET') hit = hits === 1;
         for (const m of [served, caller]) {
           m.kvReads++;
-          if (hit === true) m.cacheHits++;
-          else if (hit === false) m.cacheMisses++;
+          if (!node.isCache) continue;
+          m.cacheHits += hits;
+          m.cacheMisses += found.length - hits;
         }
       }
       if (metrics.listening) metrics.emit({ type: 'kv', at: clock.now(), from, node: name, command, key, hit });

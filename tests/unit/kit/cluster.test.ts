@@ -122,6 +122,18 @@ describe('Components and load', () => {
     expect(cluster.database().run('UPDATE t SET v = ? WHERE id = 1', ['uno']).changes).toBe(1);
   });
 
+  test('an MGET is one key-value read, and in a cache each of its keys is a hit or a miss', async () => {
+    const cluster = new Cluster();
+    cluster.addStore('kv', { cache: true });
+    cluster.addNode('app', (ctx) => async () => Response.json(await ctx.kv.mget('a', 'b', 'c')));
+    cluster.store('kv').set('a', '1');
+    cluster.store('kv').set('c', '3');
+    expect(await (await cluster.fetch('http://app/')).json()).toEqual(['1', null, '3']);
+    const app = cluster.metrics.node('app');
+    expect([app.kvOps, app.kvReads, app.cacheHits, app.cacheMisses]).toEqual([1, 1, 2, 1]);
+    expect(cluster.metrics.node('kv').kvReads).toBe(1);
+  });
+
   test('the load generator reports throughput and percentiles', async () => {
     const cluster = new Cluster().addNode('app', (ctx) => async () => {
       await ctx.sleep(ctx.random() < 0.1 ? 100 : 10);
