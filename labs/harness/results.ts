@@ -56,7 +56,10 @@ export type ReplayEntry =
   /** A `ctx.log` line (and errors the cluster logged for a node). */
   | { kind: 'log'; at: number; node: string; text: string };
 
-/** Where a recording was cut to stay bounded: what was left out between two kept parts. */
+/**
+ * Where a recording was cut to stay bounded: what was left out between two kept parts. The part
+ * between head and tail may be cut several times, around the evidence kept from it.
+ */
 export interface ReplayCut {
   /** Index in `entries` of the first entry after the cut. */
   at: number;
@@ -74,7 +77,8 @@ export interface ClusterReplay {
   nodes: { name: string; kind: string; role?: string; region?: string }[];
   clients: { name: string; region?: string }[];
   entries: ReplayEntry[];
-  cut?: ReplayCut;
+  /** In order of `at`; none when nothing was left out. */
+  cuts?: ReplayCut[];
 }
 
 /** What happened in one failed test: its clusters' messages and logs, and what its assertions counted. */

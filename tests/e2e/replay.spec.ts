@@ -83,7 +83,7 @@ test('Clones starter: the failed round-robin test replays with the requests its 
   expect(saved.suggestedFilename()).toMatch(/^replay-01-clones-round-robin-300-requests.*\.json$/);
   const path = await saved.path();
   const text = readFileSync(path, 'utf8');
-  expect(JSON.parse(text)).toMatchObject({ format: 'scale-lab-replay', version: 1, lab: '01-clones', step: { id: 'round-robin' }, replay: { test: FIRST_TEST } });
+  expect(JSON.parse(text)).toMatchObject({ format: 'scale-lab-replay', version: 2, lab: '01-clones', step: { id: 'round-robin' }, replay: { test: FIRST_TEST } });
   await replay.getByTestId('replay-close').click();
   await expect(root.getByTestId('lab-replay')).toBeHidden();
   await expect(failure(root, 'round-robin', FIRST_TEST).getByTestId('lab-replay-open')).toBeFocused();

@@ -1,11 +1,10 @@
 /**
  * Records what happens in each graded test, for a replay of the tests that fail: the calls between
  * nodes, the store, database and queue operations, HTTP caches' answers, node states and `ctx.log`
- * lines of every cluster the
- * test makes, and what its `evidence(…)` calls name. Bounded: per cluster the first and the last
- * events are kept and what lies between is summarised; a passed test's recording is dropped at once;
- * the run as a whole keeps at most `run` entries. Environment-neutral, like the rest of the runner,
- * so Node and the browser record the same.
+ * lines of every cluster the test makes, and what its `evidence(…)` calls name. Bounded: per cluster
+ * the first and the last events are kept and what lies between is summarised, except the evidence
+ * found there; a passed test's recording is dropped at once; the run as a whole keeps at most `run`
+ * entries. Environment-neutral, like the rest of the runner, so Node and the browser record the same.
  */
 import { getCurrentTest, type Test } from '@vitest/runner';
 import type { ClusterReplay, ReplayCut, ReplayEntry, TestReplay } from '../results.ts';
@@ -24,13 +23,17 @@ export interface RecordingLimits {
   head: number;
   /** Events kept from its end. */
   tail: number;
+  /** Events left out between head and tail still at hand, the latest ones, for evidence named later. */
+  middle: number;
+  /** Entries from what was left out kept per evidence label (the first ones it names there). */
+  evidence: number;
   /** Clusters recorded per test (a test that runs many seeds: the first ones). */
   clusters: number;
   /** Entries kept over the whole run's failed tests; later failures say they were left out. */
   run: number;
 }
 
-export const RECORDING_LIMITS: RecordingLimits = { head: 200, tail: 800, clusters: 3, run: 10_000 };
+export const RECORDING_LIMITS: RecordingLimits = { head: 200, tail: 800, middle: 20_000, evidence: 100, clusters: 3, run: 10_000 };
 
 /** Kinds of event a replay shows; the others (sent; replication, whose positions move with every write) are not recorded. */
 const RECORDED = new Set(['request', 'answered', 'failed', 'kv', 'query', 'queue', 'cache', 'node', 'promotion', 'log']);
@@ -60,6 +63,16 @@ function describe(e: ClusterEvent): string {
   }
 }
 
+/** The time a left-out event's message began: a call's start, else when it happened. */
+const startOf = (e: ClusterEvent): number => (e.type === 'answered' || e.type === 'failed' ? e.start : e.at);
+
+/** An event left out of head and tail, still at hand: `n` is how many counted events were left out before it. */
+interface Left {
+  event: ClusterEvent;
+  seq: number;
+  n: number;
+}
+
 /** One cluster's events in one test: the head, a ring of the latest, and what fell out between. */
 class Track {
   readonly head: ClusterEvent[] = [];
@@ -67,6 +80,9 @@ class Track {
   readonly tail: ClusterEvent[] = [];
   readonly tailSeq: number[] = [];
   #next = 0;
+  /** The latest left-out events, oldest first from `#middleNext` (a ring, like the tail). */
+  readonly middle: Left[] = [];
+  #middleNext = 0;
   dropped = 0;
   droppedFrom = 0;
   droppedTo = 0;
@@ -92,16 +108,27 @@ class Track {
       return;
     }
     const old = this.tail[this.#next]!;
+    const oldSeq = this.tailSeq[this.#next]!;
     this.tail[this.#next] = event;
     this.tailSeq[this.#next] = seq;
     this.#next = (this.#next + 1) % this.limits.tail;
+    this.#keep({ event: old, seq: oldSeq, n: this.dropped });
     // A server's side of a call is folded into its caller's: not counted twice.
     if (old.type === 'request') return;
-    if (this.dropped === 0) this.droppedFrom = old.type === 'answered' || old.type === 'failed' ? old.start : old.at;
+    if (this.dropped === 0) this.droppedFrom = startOf(old);
     this.dropped++;
     this.droppedTo = old.at;
     const what = describe(old);
     if (this.summary.has(what) || this.summary.size < 200) this.summary.set(what, (this.summary.get(what) ?? 0) + 1);
+  }
+
+  #keep(left: Left): void {
+    if (this.limits.middle <= 0) return;
+    if (this.middle.length < this.limits.middle) this.middle.push(left);
+    else {
+      this.middle[this.#middleNext] = left;
+      this.#middleNext = (this.#middleNext + 1) % this.limits.middle;
+    }
   }
 
   /** The latest events, oldest first. */
@@ -110,6 +137,11 @@ class Track {
       events: [...this.tail.slice(this.#next), ...this.tail.slice(0, this.#next)],
       seqs: [...this.tailSeq.slice(this.#next), ...this.tailSeq.slice(0, this.#next)],
     };
+  }
+
+  /** The left-out events still at hand, oldest first. */
+  leftOut(): Left[] {
+    return [...this.middle.slice(this.#middleNext), ...this.middle.slice(0, this.#middleNext)];
   }
 }
 
@@ -195,22 +227,148 @@ export class Recorder {
 
   #replayOf(track: Track, named: Named[], counts: { matched: number }[]): ClusterReplay {
     const first = entriesOf(track.head, track.headSeq, named, counts);
+    const middle = track.dropped > 0 ? this.#middleOf(track, named, counts) : { entries: [], cuts: [] };
     const latest = track.ordered();
     const last = entriesOf(latest.events, latest.seqs, named, counts);
     const topology = track.cluster.topology();
     const nodes = topology.nodes.map((n) => ({ name: n.name, kind: n.kind, ...(n.role ? { role: n.role } : {}), ...(n.region ? { region: n.region } : {}) }));
     const clients = topology.clients.map((c) => ({ name: c.name, ...(c.region ? { region: c.region } : {}) }));
-    let cut: ReplayCut | undefined;
-    if (track.dropped > 0) {
-      const summary = [...track.summary].sort((a, b) => b[1] - a[1]).slice(0, MAX_SUMMARY_KINDS).map(([what, count]) => ({ what, count }));
-      cut = { at: first.length, dropped: track.dropped, from: track.droppedFrom, to: track.droppedTo, summary };
+    const cuts = middle.cuts.map((cut) => ({ ...cut, at: cut.at + first.length }));
+    return { seed: track.cluster.seed, nodes, clients, entries: [...first, ...middle.entries, ...last], ...(cuts.length ? { cuts } : {}) };
+  }
+
+  /**
+   * What was left out between head and tail: the evidence found there (at most `evidence` events a
+   * label, the first ones, each call whole), and the stretches around it, each a cut that says what
+   * it held.
+   */
+  #middleOf(track: Track, named: Named[], counts: { matched: number }[]): { entries: ReplayEntry[]; cuts: ReplayCut[] } {
+    const left = track.leftOut();
+    const partner = partnersOf(left);
+    const chosen = new Set<number>();
+    const choose = (i: number) => {
+      chosen.add(i);
+      const other = partner.get(i);
+      if (other !== undefined) chosen.add(other);
+    };
+    for (const n of named) {
+      let found = 0;
+      for (let i = 0; i < left.length && found < this.#limits.evidence; i++) {
+        if (names(n, left[i]!.event, left[i]!.seq)) {
+          choose(i);
+          found++;
+        }
+      }
     }
-    return { seed: track.cluster.seed, nodes, clients, entries: [...first, ...last], ...(cut ? { cut } : {}) };
+    // A few messages between two kept ones are shown rather than cut: a cut of one or two says less than they do.
+    // (So are a few between the head and the first kept, when none older fell out, and after the last kept.)
+    const kept = chosen.size ? [(left[0]?.n ?? 0) === 0 ? -1 : 0, ...[...chosen].sort((a, b) => a - b), left.length] : [];
+    for (let k = 1; k < kept.length; k++) {
+      const between: number[] = [];
+      for (let i = kept[k - 1]! + 1; i < kept[k]! && between.length <= SHOWN_BETWEEN; i++) if (counted(left[i]!.event) && !chosen.has(i)) between.push(i);
+      if (between.length <= SHOWN_BETWEEN) between.forEach(choose);
+    }
+    const indexes = [...chosen].sort((a, b) => a - b);
+    // In the order they were left out (a call where it ended), so that each cut falls between the right entries.
+    const built = buildEntries(indexes.map((i) => left[i]!.event), indexes.map((i) => left[i]!.seq), named, counts)
+      .map(({ entry, sources }) => ({ entry, last: Math.max(...sources.map((k) => indexes[k]!)) }))
+      .sort((a, b) => a.last - b.last);
+    const stretch = new Stretches(track, left, chosen);
+    const cuts: ReplayCut[] = [];
+    let from = 0;
+    built.forEach(({ entry, last }, at) => {
+      const cut = stretch.cut(from, last, at, entry.at);
+      if (cut) cuts.push(cut);
+      from = last + 1;
+    });
+    const cut = stretch.cut(from, left.length, built.length, track.droppedTo);
+    if (cut) cuts.push(cut);
+    return { entries: built.map((b) => b.entry), cuts };
+  }
+}
+
+/** Whether evidence `n` names this event (a test over events: only those before the call). */
+function names(n: Named, e: ClusterEvent, seq: number): boolean {
+  return n.match instanceof Set ? n.match.has(e) : seq < n.before && safely(n.match, e);
+}
+
+/** Left-out messages between two kept ones shown rather than cut, at most. */
+const SHOWN_BETWEEN = 3;
+
+/** A server's side is not counted: it is folded into its caller's call. */
+const counted = (e: ClusterEvent) => e.type !== 'request';
+
+/** The two sides of each call among left-out events: a server's `request` and its caller's `answered`, by index. */
+function partnersOf(left: Left[]): Map<number, number> {
+  const pending = new Map<string, number[]>();
+  const partner = new Map<number, number>();
+  left.forEach(({ event: e }, i) => {
+    if (e.type === 'request') {
+      const key = callKey(e.from, e.node, e);
+      const list = pending.get(key);
+      if (list) list.push(i);
+      else pending.set(key, [i]);
+    } else if (e.type === 'answered') {
+      const server = pending.get(callKey(e.from, e.to, e))?.shift();
+      if (server !== undefined) {
+        partner.set(i, server);
+        partner.set(server, i);
+      }
+    }
+  });
+  return partner;
+}
+
+/**
+ * Cuts of the left-out events that were not kept, stretch by stretch (indexes into `left`). Events
+ * older than those still at hand belong to the first stretch: the track's summary of everything left
+ * out, less what is still at hand, says what they were.
+ */
+class Stretches {
+  readonly #track: Track;
+  readonly #left: Left[];
+  readonly #chosen: Set<number>;
+  readonly #older = new Map<string, number>();
+
+  constructor(track: Track, left: Left[], chosen: Set<number>) {
+    this.#track = track;
+    this.#left = left;
+    this.#chosen = chosen;
+    for (const [what, count] of track.summary) this.#older.set(what, count);
+    for (const { event } of left) if (counted(event)) this.#older.set(describe(event), (this.#older.get(describe(event)) ?? 0) - 1);
+  }
+
+  /** The cut of events `from` to `to` (not included), before entry `at`; none when nothing there was left out. */
+  cut(from: number, to: number, at: number, until: number): ReplayCut | undefined {
+    const summary = new Map<string, number>();
+    let dropped = 0;
+    let start = Infinity;
+    let end = -Infinity;
+    if (from === 0 && (this.#left[0]?.n ?? this.#track.dropped) > 0) {
+      dropped = this.#left[0]?.n ?? this.#track.dropped;
+      for (const [what, count] of this.#older) summary.set(what, count);
+      start = this.#track.droppedFrom;
+    }
+    const older = dropped;
+    for (let i = from; i < to; i++) {
+      const { event } = this.#left[i]!;
+      if (!counted(event) || this.#chosen.has(i)) continue;
+      dropped++;
+      const what = describe(event);
+      summary.set(what, (summary.get(what) ?? 0) + 1);
+      start = Math.min(start, startOf(event));
+      end = Math.max(end, event.at);
+    }
+    if (dropped === 0) return undefined;
+    // Only older events: they ended before the next one kept.
+    if (dropped === older) end = Math.max(start, until);
+    const kinds = [...summary].filter(([, count]) => count > 0).sort((a, b) => b[1] - a[1]).slice(0, MAX_SUMMARY_KINDS);
+    return { at, dropped, from: start, to: end, summary: kinds.map(([what, count]) => ({ what, count })) };
   }
 }
 
 /** Calls from the server's side waiting for their caller's answer, by who called whom for what. */
-type Pending = Map<string, { e: ClusterEvent; seq: number }[]>;
+type Pending = Map<string, { e: ClusterEvent; seq: number; i: number }[]>;
 
 const callKey = (from: string, to: string, e: ClusterEvent) => `${from}>${to}|${e.method} ${e.path}|${e.status}`;
 
@@ -220,75 +378,80 @@ const callKey = (from: string, to: string, e: ClusterEvent) => `${from}>${to}|${
  * database operations, states and log lines stay as they are.
  */
 function entriesOf(events: ClusterEvent[], seqs: number[], named: Named[], counts: { matched: number }[]): ReplayEntry[] {
+  return buildEntries(events, seqs, named, counts).map((b) => b.entry);
+}
+
+/** The entries, each with the indexes of the events it was made of. */
+function buildEntries(events: ClusterEvent[], seqs: number[], named: Named[], counts: { matched: number }[]): { entry: ReplayEntry; sources: number[] }[] {
   const pending: Pending = new Map();
-  const out: ReplayEntry[] = [];
+  const out: { entry: ReplayEntry; sources: number[] }[] = [];
   const marks = (e: ClusterEvent, seq: number, also?: ClusterEvent): number[] | undefined => {
     const found: number[] = [];
     named.forEach((n, i) => {
-      const hit = n.match instanceof Set ? n.match.has(e) || (also !== undefined && n.match.has(also)) : seq < n.before && (safely(n.match, e) || (also !== undefined && safely(n.match, also)));
-      if (hit) {
+      if (names(n, e, seq) || (also !== undefined && names(n, also, seq))) {
         found.push(i);
         counts[i]!.matched++;
       }
     });
     return found.length ? found : undefined;
   };
+  const add = (entry: ReplayEntry, ...sources: number[]) => out.push({ entry, sources });
   events.forEach((e, i) => {
     const seq = seqs[i]!;
     switch (e.type) {
       case 'request': {
         const key = callKey(e.from, e.node, e);
         const list = pending.get(key);
-        if (list) list.push({ e, seq });
-        else pending.set(key, [{ e, seq }]);
+        if (list) list.push({ e, seq, i });
+        else pending.set(key, [{ e, seq, i }]);
         return;
       }
       case 'answered':
       case 'failed': {
-        const server = e.type === 'answered' ? pending.get(callKey(e.from, e.to, e))?.shift()?.e : undefined;
-        const evidence = marks(e, seq, server);
+        const server = e.type === 'answered' ? pending.get(callKey(e.from, e.to, e))?.shift() : undefined;
+        const evidence = marks(e, seq, server?.e);
         const result = e.type === 'answered' ? { status: e.status as number } : { failure: clipText(`${e.kind ?? 'error'}: ${e.message}`) };
-        out.push({ kind: 'call', at: e.start, end: e.end, from: e.from, to: e.to, what: clipText(`${e.method} ${e.path}`), ...result, ...(evidence ? { evidence } : {}) });
+        add({ kind: 'call', at: e.start, end: e.end, from: e.from, to: e.to, what: clipText(`${e.method} ${e.path}`), ...result, ...(evidence ? { evidence } : {}) }, i, ...(server ? [server.i] : []));
         return;
       }
       case 'kv':
       case 'query': {
         const what = e.type === 'kv' ? `${e.command} ${e.key}${e.hit === true ? ' (hit)' : e.hit === false ? ' (miss)' : ''}` : e.sql;
         const evidence = marks(e, seq);
-        out.push({ kind: 'op', at: e.at, from: e.from, to: e.node, what: clipText(what), ...(evidence ? { evidence } : {}) });
+        add({ kind: 'op', at: e.at, from: e.from, to: e.node, what: clipText(what), ...(evidence ? { evidence } : {}) }, i);
         return;
       }
       case 'queue': {
         const evidence = marks(e, seq);
         const what = `${e.op} ${e.id}`;
-        out.push(e.by !== undefined ? { kind: 'op', at: e.at, from: e.by, to: e.node, what, ...(evidence ? { evidence } : {}) } : { kind: 'note', at: e.at, node: e.node, text: what, ...(evidence ? { evidence } : {}) });
+        add(e.by !== undefined ? { kind: 'op', at: e.at, from: e.by, to: e.node, what, ...(evidence ? { evidence } : {}) } : { kind: 'note', at: e.at, node: e.node, text: what, ...(evidence ? { evidence } : {}) }, i);
         return;
       }
       case 'cache': {
         const evidence = marks(e, seq);
-        out.push({ kind: 'note', at: e.at, node: e.node, text: clipText(`cache ${e.outcome} ${e.key}`), ...(evidence ? { evidence } : {}) });
+        add({ kind: 'note', at: e.at, node: e.node, text: clipText(`cache ${e.outcome} ${e.key}`), ...(evidence ? { evidence } : {}) }, i);
         return;
       }
       case 'node':
-        out.push({ kind: 'state', at: e.at, node: e.node, state: e.state });
+        add({ kind: 'state', at: e.at, node: e.node, state: e.state }, i);
         return;
       case 'promotion':
-        out.push({ kind: 'state', at: e.at, node: e.node, state: 'promoted' });
+        add({ kind: 'state', at: e.at, node: e.node, state: 'promoted' }, i);
         return;
       case 'log':
-        out.push({ kind: 'log', at: e.at, node: e.node, text: clipText(e.message) });
+        add({ kind: 'log', at: e.at, node: e.node, text: clipText(e.message) }, i);
         return;
     }
   });
   // Handled, but the caller had stopped waiting (or its answer fell in the cut): the server's side alone.
   for (const list of pending.values()) {
-    for (const { e, seq } of list) {
+    for (const { e, seq, i } of list) {
       const evidence = marks(e, seq);
-      out.push({ kind: 'call', at: e.at - e.latency, end: e.at, from: e.from, to: e.node, what: clipText(`${e.method} ${e.path}`), status: e.status, ...(evidence ? { evidence } : {}) });
+      add({ kind: 'call', at: e.at - e.latency, end: e.at, from: e.from, to: e.node, what: clipText(`${e.method} ${e.path}`), status: e.status, ...(evidence ? { evidence } : {}) }, i);
     }
   }
   // Stable: what happened at one instant stays in the order it happened.
-  return out.map((entry, i) => [entry, i] as const).sort((a, b) => a[0].at - b[0].at || a[1] - b[1]).map(([entry]) => entry);
+  return out.map((built, i) => [built, i] as const).sort((a, b) => a[0].entry.at - b[0].entry.at || a[1] - b[1]).map(([built]) => built);
 }
 
 function safely(match: (event: ClusterEvent) => boolean, event: ClusterEvent): boolean {

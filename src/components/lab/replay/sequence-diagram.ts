@@ -70,8 +70,8 @@ export class SequenceDiagram {
     const notes: string[] = [];
     if (row.kind === 'cut') {
       g.append(svg('rect', { class: 'rp-cut', x: GEOMETRY.gutter - 4, y: y + 3, width: width - GEOMETRY.gutter, height: GEOMETRY.row - 6 }));
-      g.append(svg('text', { class: 'rp-cut-text', x: GEOMETRY.gutter + 4, y: mid + 4 }, `… ${row.dropped} messages left out (${timeText(row.from)} to ${timeText(row.to)})`));
-      g.append(svg('title', {}, `${row.dropped} messages left out to keep the replay small: ${row.summary.map((s) => `${s.what} × ${s.count}`).join(', ')}`));
+      g.append(svg('text', { class: 'rp-cut-text', x: GEOMETRY.gutter + 4, y: mid + 4 }, `… ${row.dropped.toLocaleString('en')} messages left out (${timeText(row.from)} to ${timeText(row.to)})`));
+      g.append(svg('title', {}, `${row.dropped.toLocaleString('en')} messages left out to keep the replay small: ${row.summary.map((s) => `${s.what} × ${s.count}`).join(', ')}`));
       return g;
     }
     const parts = row.entries.length;

@@ -63,13 +63,17 @@ function sameBlock(sigs: string[], a: number, b: number, block: number): boolean
   return true;
 }
 
-/** The rows of one cluster's replay, the cut (if any) in its place. */
+/** The rows of one cluster's replay, each cut in its place (the evidence kept from a cut between them). */
 export function rowsOf(cluster: ClusterReplay): Row[] {
-  const { entries, cut } = cluster;
-  if (!cut) return collapse(entries);
-  const before = collapse(entries.slice(0, cut.at));
-  const after = collapse(entries.slice(cut.at));
-  return [...before, { kind: 'cut', dropped: cut.dropped, from: cut.from, to: cut.to, summary: cut.summary, at: cut.from, end: cut.to, evidence: [] }, ...after];
+  const { entries, cuts = [] } = cluster;
+  const rows: Row[] = [];
+  let from = 0;
+  for (const cut of cuts) {
+    rows.push(...collapse(entries.slice(from, cut.at)), { kind: 'cut', dropped: cut.dropped, from: cut.from, to: cut.to, summary: cut.summary, at: cut.from, end: cut.to, evidence: [] });
+    from = cut.at;
+  }
+  rows.push(...collapse(entries.slice(from)));
+  return rows;
 }
 
 /**
@@ -114,7 +118,7 @@ export function rowText(row: Row, labels: string[]): string {
   const when = row.end > row.at ? `${timeText(row.at)} to ${timeText(row.end)}` : timeText(row.at);
   if (row.kind === 'cut') {
     const kinds = row.summary.map((s) => `${s.what} × ${s.count}`).join('; ');
-    return `${when}: ${row.dropped} messages left out to keep the replay small (${kinds})`;
+    return `${when}: ${row.dropped.toLocaleString('en')} messages left out to keep the replay small (${kinds})`;
   }
   const what = row.entries.map(entryText).join('; then ');
   const repeated = row.times > 1 ? `${row.times} times: ${what}` : what;
