@@ -149,8 +149,9 @@ interface Named {
   label: string;
   /** The events named (an array given), or the test over events. */
   match: Set<ClusterEvent> | ((event: ClusterEvent) => boolean);
-  /** A test applies to events recorded before the call. */
+  /** A test applies to events recorded before the call, of the cluster the test made last before it. */
   before: number;
+  cluster: WatchedCluster | undefined;
 }
 
 interface TestLog {
@@ -158,6 +159,8 @@ interface TestLog {
   named: Named[];
   /** Clusters made beyond the per-test limit. */
   unrecorded: number;
+  /** The cluster the test made last: the one its evidence is about (a test that loops over seeds names the events of the seed it fails at). */
+  current?: WatchedCluster;
 }
 
 export class Recorder {
@@ -186,6 +189,8 @@ export class Recorder {
   }
 
   #watch(cluster: WatchedCluster): void {
+    const made = this.#log();
+    if (made) made.current = cluster;
     const tracks = new Map<TestLog, Track | null>();
     cluster.metrics.on((event) => {
       if (!RECORDED.has(event.type)) return;
@@ -205,7 +210,7 @@ export class Recorder {
   #evidence(label: string, match: EvidenceMatch): void {
     const log = this.#log();
     if (!log) return;
-    log.named.push({ label: clipText(label), match: typeof match === 'function' ? match : new Set(match), before: this.#seq });
+    log.named.push({ label: clipText(label), match: typeof match === 'function' ? match : new Set(match), before: this.#seq, cluster: log.current });
   }
 
   /** The test ended: its replay when it failed and a cluster of it did something, nothing when it passed. */
@@ -226,10 +231,11 @@ export class Recorder {
   }
 
   #replayOf(track: Track, named: Named[], counts: { matched: number }[]): ClusterReplay {
-    const first = entriesOf(track.head, track.headSeq, named, counts);
-    const middle = track.dropped > 0 ? this.#middleOf(track, named, counts) : { entries: [], cuts: [] };
+    const marking = { named, counts, cluster: track.cluster };
+    const first = entriesOf(track.head, track.headSeq, marking);
+    const middle = track.dropped > 0 ? this.#middleOf(track, marking) : { entries: [], cuts: [] };
     const latest = track.ordered();
-    const last = entriesOf(latest.events, latest.seqs, named, counts);
+    const last = entriesOf(latest.events, latest.seqs, marking);
     const topology = track.cluster.topology();
     const nodes = topology.nodes.map((n) => ({ name: n.name, kind: n.kind, ...(n.role ? { role: n.role } : {}), ...(n.region ? { region: n.region } : {}) }));
     const clients = topology.clients.map((c) => ({ name: c.name, ...(c.region ? { region: c.region } : {}) }));
@@ -242,7 +248,7 @@ export class Recorder {
    * label, the first ones, each call whole), and the stretches around it, each a cut that says what
    * it held.
    */
-  #middleOf(track: Track, named: Named[], counts: { matched: number }[]): { entries: ReplayEntry[]; cuts: ReplayCut[] } {
+  #middleOf(track: Track, marking: Marking): { entries: ReplayEntry[]; cuts: ReplayCut[] } {
     const left = track.leftOut();
     const partner = partnersOf(left);
     const chosen = new Set<number>();
@@ -251,10 +257,10 @@ export class Recorder {
       const other = partner.get(i);
       if (other !== undefined) chosen.add(other);
     };
-    for (const n of named) {
+    for (const n of marking.named) {
       let found = 0;
       for (let i = 0; i < left.length && found < this.#limits.evidence; i++) {
-        if (names(n, left[i]!.event, left[i]!.seq)) {
+        if (names(n, left[i]!.event, left[i]!.seq, track.cluster)) {
           choose(i);
           found++;
         }
@@ -270,7 +276,7 @@ export class Recorder {
     }
     const indexes = [...chosen].sort((a, b) => a - b);
     // In the order they were left out (a call where it ended), so that each cut falls between the right entries.
-    const built = buildEntries(indexes.map((i) => left[i]!.event), indexes.map((i) => left[i]!.seq), named, counts)
+    const built = buildEntries(indexes.map((i) => left[i]!.event), indexes.map((i) => left[i]!.seq), marking)
       .map(({ entry, sources }) => ({ entry, last: Math.max(...sources.map((k) => indexes[k]!)) }))
       .sort((a, b) => a.last - b.last);
     const stretch = new Stretches(track, left, chosen);
@@ -287,9 +293,13 @@ export class Recorder {
   }
 }
 
-/** Whether evidence `n` names this event (a test over events: only those before the call). */
-function names(n: Named, e: ClusterEvent, seq: number): boolean {
-  return n.match instanceof Set ? n.match.has(e) : seq < n.before && safely(n.match, e);
+/**
+ * Whether evidence `n` names this event of `cluster`: one of the events given (of whichever cluster),
+ * or one the test over events picks among those before the call, in the cluster it is about.
+ */
+function names(n: Named, e: ClusterEvent, seq: number, cluster: WatchedCluster): boolean {
+  if (n.match instanceof Set) return n.match.has(e);
+  return seq < n.before && (n.cluster === undefined || n.cluster === cluster) && safely(n.match, e);
 }
 
 /** Left-out messages between two kept ones shown rather than cut, at most. */
@@ -367,6 +377,13 @@ class Stretches {
   }
 }
 
+/** What marks a cluster's entries: the evidence named, its counts, and the cluster they are of. */
+interface Marking {
+  named: Named[];
+  counts: { matched: number }[];
+  cluster: WatchedCluster;
+}
+
 /** Calls from the server's side waiting for their caller's answer, by who called whom for what. */
 type Pending = Map<string, { e: ClusterEvent; seq: number; i: number }[]>;
 
@@ -377,18 +394,18 @@ const callKey = (from: string, to: string, e: ClusterEvent) => `${from}>${to}|${
  * becomes one call (its server's side folded in, so evidence naming either marks it), store and
  * database operations, states and log lines stay as they are.
  */
-function entriesOf(events: ClusterEvent[], seqs: number[], named: Named[], counts: { matched: number }[]): ReplayEntry[] {
-  return buildEntries(events, seqs, named, counts).map((b) => b.entry);
+function entriesOf(events: ClusterEvent[], seqs: number[], marking: Marking): ReplayEntry[] {
+  return buildEntries(events, seqs, marking).map((b) => b.entry);
 }
 
 /** The entries, each with the indexes of the events it was made of. */
-function buildEntries(events: ClusterEvent[], seqs: number[], named: Named[], counts: { matched: number }[]): { entry: ReplayEntry; sources: number[] }[] {
+function buildEntries(events: ClusterEvent[], seqs: number[], { named, counts, cluster }: Marking): { entry: ReplayEntry; sources: number[] }[] {
   const pending: Pending = new Map();
   const out: { entry: ReplayEntry; sources: number[] }[] = [];
   const marks = (e: ClusterEvent, seq: number, also?: ClusterEvent): number[] | undefined => {
     const found: number[] = [];
     named.forEach((n, i) => {
-      if (names(n, e, seq) || (also !== undefined && names(n, also, seq))) {
+      if (names(n, e, seq, cluster) || (also !== undefined && names(n, also, seq, cluster))) {
         found.push(i);
         counts[i]!.matched++;
       }

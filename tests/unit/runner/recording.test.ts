@@ -179,3 +179,23 @@ test('a test over events finds them between head and tail too, as far back as th
   const [short] = await runProbe(body, { head: 10, tail: 20, middle: 40 });
   expect(short!.evidence.map((e) => e.matched)).toEqual([0, 1]);
 });
+
+test('a test over events marks only the cluster the test made last; events given mark their own clusters', async () => {
+  const body = `test('probe', async () => {
+    const all = [];
+    for (const seed of [1, 2, 3]) {
+      const cluster = createClonesCluster({ seed });
+      cluster.metrics.on((e) => { if (e.type === 'request' && e.from === 'lb') all.push(e); });
+      for (let i = 0; i < 3; i++) await cluster.fetch('http://lb/');
+    }
+    evidence('the requests the balancer passed on', (e) => e.type === 'request' && e.from === 'lb');
+    evidence('the requests of every seed', all);
+    expect(1).toBe(2);
+  });`;
+  const [replay] = await runProbe(body, {});
+  const marked = (label: number) => replay!.clusters.map((c) => c.entries.filter((e) => 'evidence' in e && e.evidence?.includes(label)).length);
+  expect(replay!.clusters.map((c) => c.seed)).toEqual([1, 2, 3]);
+  expect(marked(0)).toEqual([0, 0, 3]);
+  expect(marked(1)).toEqual([3, 3, 3]);
+  expect(replay!.evidence.map((e) => e.matched)).toEqual([3, 9]);
+});
