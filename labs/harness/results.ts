@@ -45,8 +45,11 @@ export interface FileOutcome {
 
 /** One message or mark on a replay's timeline, at `at` ms of the cluster's clock. */
 export type ReplayEntry =
-  /** An HTTP call from `from` to `to`, sent at `at`, answered (`status`) or failed (`failure`) at `end`. */
-  | { kind: 'call'; at: number; end: number; from: string; to: string; what: string; status?: number; failure?: string; evidence?: number[] }
+  /**
+   * An HTTP call from `from` to `to`, sent at `at`, answered (`status`) or failed (`failure`) at `end`,
+   * or `unanswered`: still waiting at `end`, when the test ended.
+   */
+  | { kind: 'call'; at: number; end: number; from: string; to: string; what: string; status?: number; failure?: string; unanswered?: true; evidence?: number[] }
   /** A key-value command, an SQL statement or a queue operation sent to a store, a database or a queue. */
   | { kind: 'op'; at: number; from: string; to: string; what: string; evidence?: number[] }
   /** Something a node did on its own: an HTTP cache's answer (hit, stale, miss…). */

@@ -14,6 +14,8 @@ type ClusterEvent = { type: string; at: number } & Record<string, any>;
 type EvidenceMatch = readonly ClusterEvent[] | ((event: ClusterEvent) => boolean);
 interface WatchedCluster {
   readonly seed: number;
+  /** The kit's clusters have one: the time a test ended, for the calls still waiting then. */
+  readonly clock?: { now(): number };
   readonly metrics: { on(listener: (event: ClusterEvent) => void): () => void };
   topology(): { nodes: { name: string; kind: string; role?: string; region?: string }[]; clients: { name: string; region?: string }[] };
 }
@@ -35,8 +37,13 @@ export interface RecordingLimits {
 
 export const RECORDING_LIMITS: RecordingLimits = { head: 200, tail: 800, middle: 20_000, evidence: 100, clusters: 3, run: 10_000 };
 
-/** Kinds of event a replay shows; the others (sent; replication, whose positions move with every write) are not recorded. */
-const RECORDED = new Set(['request', 'answered', 'failed', 'kv', 'query', 'queue', 'cache', 'node', 'promotion', 'log']);
+/**
+ * Kinds of event a replay shows; replication (whose positions move with every write) is not recorded.
+ * `sent` is held only until its call is answered or fails: what is left when the test ends never got an answer.
+ */
+const RECORDED = new Set(['sent', 'request', 'answered', 'failed', 'kv', 'query', 'queue', 'cache', 'node', 'promotion', 'log']);
+/** Calls without an answer shown per cluster (a flood of hung calls: the first ones). */
+const MAX_OPEN = 100;
 const MAX_TEXT = 160;
 const MAX_SUMMARY_KINDS = 12;
 
@@ -66,6 +73,8 @@ function describe(e: ClusterEvent): string {
 /** The time a left-out event's message began: a call's start, else when it happened. */
 const startOf = (e: ClusterEvent): number => (e.type === 'answered' || e.type === 'failed' ? e.start : e.at);
 
+const openKey = (from: string, to: string, e: ClusterEvent, sent: number) => `${from}>${to}|${e.method} ${e.path}|${sent}`;
+
 /** An event left out of head and tail, still at hand: `n` is how many counted events were left out before it. */
 interface Left {
   event: ClusterEvent;
@@ -87,6 +96,9 @@ class Track {
   droppedFrom = 0;
   droppedTo = 0;
   readonly summary = new Map<string, number>();
+  /** Calls sent and not yet answered, by who called whom for what and when. */
+  readonly #open = new Map<string, { event: ClusterEvent; seq: number }[]>();
+  #opened = 0;
 
   readonly cluster: WatchedCluster;
   readonly limits: RecordingLimits;
@@ -97,6 +109,11 @@ class Track {
   }
 
   push(event: ClusterEvent, seq: number): void {
+    if (event.type === 'sent') {
+      this.#send(event, seq);
+      return;
+    }
+    if (event.type === 'answered' || event.type === 'failed') this.#close(event);
     if (this.head.length < this.limits.head) {
       this.head.push(event);
       this.headSeq.push(seq);
@@ -120,6 +137,29 @@ class Track {
     this.droppedTo = old.at;
     const what = describe(old);
     if (this.summary.has(what) || this.summary.size < 200) this.summary.set(what, (this.summary.get(what) ?? 0) + 1);
+  }
+
+  #send(event: ClusterEvent, seq: number): void {
+    if (this.#opened >= MAX_OPEN) return;
+    const key = openKey(event.from, event.to, event, event.at);
+    const list = this.#open.get(key);
+    if (list) list.push({ event, seq });
+    else this.#open.set(key, [{ event, seq }]);
+    this.#opened++;
+  }
+
+  #close(event: ClusterEvent): void {
+    const key = openKey(event.from, event.to, event, event.start);
+    const list = this.#open.get(key);
+    if (!list) return;
+    list.shift();
+    this.#opened--;
+    if (list.length === 0) this.#open.delete(key);
+  }
+
+  /** The calls still waiting for an answer, in the order they were sent. */
+  open(): { event: ClusterEvent; seq: number }[] {
+    return [...this.#open.values()].flat().sort((a, b) => a.seq - b.seq);
   }
 
   #keep(left: Left): void {
@@ -231,11 +271,16 @@ export class Recorder {
   }
 
   #replayOf(track: Track, named: Named[], counts: { matched: number }[]): ClusterReplay {
-    const marking = { named, counts, cluster: track.cluster };
-    const first = entriesOf(track.head, track.headSeq, marking);
-    const middle = track.dropped > 0 ? this.#middleOf(track, marking) : { entries: [], cuts: [] };
     const latest = track.ordered();
-    const last = entriesOf(latest.events, latest.seqs, marking);
+    const until = track.cluster.clock?.now() ?? Math.max(0, ...track.head.map((e) => e.at), ...latest.events.map((e) => e.at));
+    const marking = { named, counts, cluster: track.cluster, until };
+    // A call still waiting goes with the part it was sent in (with the last part when that was cut).
+    const open = track.open();
+    const early = open.filter((o) => o.seq <= (track.headSeq.at(-1) ?? -1));
+    const late = open.filter((o) => !early.includes(o));
+    const first = entriesOf([...track.head, ...early.map((o) => o.event)], [...track.headSeq, ...early.map((o) => o.seq)], marking);
+    const middle = track.dropped > 0 ? this.#middleOf(track, marking) : { entries: [], cuts: [] };
+    const last = entriesOf([...latest.events, ...late.map((o) => o.event)], [...latest.seqs, ...late.map((o) => o.seq)], marking);
     const topology = track.cluster.topology();
     const nodes = topology.nodes.map((n) => ({ name: n.name, kind: n.kind, ...(n.role ? { role: n.role } : {}), ...(n.region ? { region: n.region } : {}) }));
     const clients = topology.clients.map((c) => ({ name: c.name, ...(c.region ? { region: c.region } : {}) }));
@@ -377,11 +422,12 @@ class Stretches {
   }
 }
 
-/** What marks a cluster's entries: the evidence named, its counts, and the cluster they are of. */
+/** What marks a cluster's entries: the evidence named, its counts, and the cluster they are of (and when its test ended). */
 interface Marking {
   named: Named[];
   counts: { matched: number }[];
   cluster: WatchedCluster;
+  until: number;
 }
 
 /** Calls from the server's side waiting for their caller's answer, by who called whom for what. */
@@ -391,15 +437,16 @@ const callKey = (from: string, to: string, e: ClusterEvent) => `${from}>${to}|${
 
 /**
  * Turns recorded events into replay entries, in order of time: a caller's answered or failed call
- * becomes one call (its server's side folded in, so evidence naming either marks it), store and
- * database operations, states and log lines stay as they are.
+ * becomes one call (its server's side folded in, so evidence naming either marks it), a call sent and
+ * never answered one without an answer, store and database operations, states and log lines stay as
+ * they are.
  */
 function entriesOf(events: ClusterEvent[], seqs: number[], marking: Marking): ReplayEntry[] {
   return buildEntries(events, seqs, marking).map((b) => b.entry);
 }
 
 /** The entries, each with the indexes of the events it was made of. */
-function buildEntries(events: ClusterEvent[], seqs: number[], { named, counts, cluster }: Marking): { entry: ReplayEntry; sources: number[] }[] {
+function buildEntries(events: ClusterEvent[], seqs: number[], { named, counts, cluster, until }: Marking): { entry: ReplayEntry; sources: number[] }[] {
   const pending: Pending = new Map();
   const out: { entry: ReplayEntry; sources: number[] }[] = [];
   const marks = (e: ClusterEvent, seq: number, also?: ClusterEvent): number[] | undefined => {
@@ -429,6 +476,12 @@ function buildEntries(events: ClusterEvent[], seqs: number[], { named, counts, c
         const evidence = marks(e, seq, server?.e);
         const result = e.type === 'answered' ? { status: e.status as number } : { failure: clipText(`${e.kind ?? 'error'}: ${e.message}`) };
         add({ kind: 'call', at: e.start, end: e.end, from: e.from, to: e.to, what: clipText(`${e.method} ${e.path}`), ...result, ...(evidence ? { evidence } : {}) }, i, ...(server ? [server.i] : []));
+        return;
+      }
+      case 'sent': {
+        // Still waiting when the test ended.
+        const evidence = marks(e, seq);
+        add({ kind: 'call', at: e.at, end: Math.max(e.at, until), from: e.from, to: e.to, what: clipText(`${e.method} ${e.path}`), unanswered: true, ...(evidence ? { evidence } : {}) }, i);
         return;
       }
       case 'kv':

@@ -49,6 +49,16 @@ test('evidence kept from what was left out sits between the cuts around it', () 
   expect(() => parseReplayFile(replayFileText(swapped), '01-clones')).toThrow(/was cut at a message it does not have/);
 });
 
+test('a call that got no answer says so, how long it waited, and reads back from a file', () => {
+  const open = call(1000, 'lb', 'app-1', { status: undefined, end: 31_000, unanswered: true, evidence: [0] });
+  const c = cluster([call(0, 'client', 'lb'), open]);
+  const rows = rowsOf(c);
+  expect(rowText(rows[1]!, ['the request that hung'])).toBe('1.000 s to 31.000 s: lb → app-1: GET /, no answer by 30,000 ms, when the test ended. Evidence: the request that hung');
+  expect(frameAt(c, rows, 1).nodes.find((n) => n.name === 'app-1')).toMatchObject({ inFlight: 1, errors: 0 });
+  const saved: ReplayFile = { ...file, replay: { ...replay, clusters: [c] } };
+  expect(parseReplayFile(replayFileText(saved), '01-clones')).toEqual(JSON.parse(replayFileText(saved)));
+});
+
 test('a replay saved before cuts could be split (version 1, one `cut`) still opens, its cut in its place', () => {
   const entries = [call(0, 'client', 'lb'), call(5000, 'client', 'lb', { status: 500, evidence: [0] })];
   const cut = { at: 1, dropped: 840, from: 10, to: 4990, summary: [{ what: 'client → lb GET /', count: 840 }] };

@@ -199,3 +199,35 @@ test('a test over events marks only the cluster the test made last; events given
   expect(marked(1)).toEqual([3, 3, 3]);
   expect(replay!.evidence.map((e) => e.matched)).toEqual([3, 9]);
 });
+
+test('a call still waiting when the test ends is in the replay, without an answer, until the end', async () => {
+  const body = `test('probe', async () => {
+    const cluster = createClonesCluster();
+    await cluster.fetch('http://lb/');
+    cluster.hang('app-1');
+    cluster.hang('app-2');
+    cluster.hang('app-3');
+    const waiting = [];
+    cluster.metrics.on((e) => { if (e.type === 'sent' && e.from === 'client') waiting.push(e); });
+    void cluster.fetch('http://lb/hangs').catch(() => {});
+    await cluster.sleep(5000);
+    evidence('the request that got no answer', waiting);
+    expect(1).toBe(2);
+  });`;
+  const [replay] = await runProbe(body, {});
+  const calls = replay!.clusters[0]!.entries.filter((e): e is Extract<ReplayEntry, { kind: 'call' }> => e.kind === 'call');
+  const open = calls.filter((e) => e.unanswered);
+  // The client's call to the balancer, and the balancer's to a hung server: sent, never answered, by the end at 5 s.
+  expect(open.map((e) => `${e.from} → ${e.to} ${e.what}`).sort()).toEqual(['client → lb GET /hangs', expect.stringMatching(/^lb → app-\d GET \/hangs$/)]);
+  for (const e of open) {
+    expect(e.status).toBeUndefined();
+    expect(e.failure).toBeUndefined();
+    expect(e.end).toBeGreaterThanOrEqual(e.at + 4900);
+  }
+  expect(open.find((e) => e.from === 'client')!.evidence).toEqual([0]);
+  expect(replay!.evidence[0]!.matched).toBe(1);
+  // The answered call before the hang has an answer, and is not counted as waiting.
+  expect(calls.filter((e) => e.status === 200).length).toBeGreaterThan(0);
+  const times = replay!.clusters[0]!.entries.map((e) => e.at);
+  expect(times).toEqual([...times].sort((a, b) => a - b));
+});

@@ -6,7 +6,7 @@
 import type { ClusterReplay, ReplayEntry, TestReplay } from '../../../../labs/harness/results.ts';
 
 export const REPLAY_FORMAT = 'scale-lab-replay';
-/** 2: a cluster's `cuts` (evidence kept between them); 1 had at most one `cut`, read as `cuts`. */
+/** 2: a cluster's `cuts` (evidence kept between them), calls `unanswered`; 1 had at most one `cut`, read as `cuts`. */
 export const REPLAY_VERSION = 2;
 /** A run's replays are bounded well below this; a bigger file is not one of ours. */
 export const MAX_REPLAY_BYTES = 5 * 1024 * 1024;
@@ -48,7 +48,7 @@ function checkEntry(e: unknown, where: string): ReplayEntry {
   switch (entry.kind) {
     case 'call':
       need(isNumber(entry.end) && isText(entry.from) && isText(entry.to) && isText(entry.what), `${where} is a call without its sender, receiver, request or end`);
-      need(isNumber(entry.status) || isText(entry.failure), `${where} is a call with neither an answer nor a failure`);
+      need(isNumber(entry.status) || isText(entry.failure) || entry.unanswered === true, `${where} is a call with neither an answer nor a failure`);
       break;
     case 'op':
       need(isText(entry.from) && isText(entry.to) && isText(entry.what), `${where} is an operation without its sender, receiver or command`);

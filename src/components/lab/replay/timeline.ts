@@ -20,7 +20,7 @@ const MAX_BLOCK = 4;
 function signature(e: ReplayEntry): string {
   switch (e.kind) {
     case 'call':
-      return `c|${e.from}|${e.to}|${e.what}|${e.status ?? e.failure}|${e.evidence?.join(',') ?? ''}`;
+      return `c|${e.from}|${e.to}|${e.what}|${e.status ?? e.failure ?? 'unanswered'}|${e.evidence?.join(',') ?? ''}`;
     case 'op':
       return `o|${e.from}|${e.to}|${e.what.replace(/\d+/g, '#')}|${e.evidence?.join(',') ?? ''}`;
     case 'state':
@@ -101,6 +101,7 @@ export function timeText(ms: number): string {
 export function entryText(e: ReplayEntry): string {
   switch (e.kind) {
     case 'call':
+      if (e.unanswered) return `${e.from} → ${e.to}: ${e.what}, no answer by ${Math.round(e.end - e.at).toLocaleString('en')} ms, when the test ended`;
       return `${e.from} → ${e.to}: ${e.what}, ${e.status !== undefined ? `answered ${e.status}` : `failed (${e.failure})`} after ${Math.round(e.end - e.at)} ms`;
     case 'op':
       return `${e.from} → ${e.to}: ${e.what}`;
@@ -151,7 +152,8 @@ export function frameAt(cluster: ClusterReplay, rows: Row[], upTo: number): Pick
       const end = endOf(e);
       const recent = end > now - WINDOW_MS;
       const f = figure(e.to);
-      if (e.kind === 'call' && e.at <= now && end > now) f.inFlight += 1;
+      // A call never answered is still in flight when the test ended, at its `end`.
+      if (e.kind === 'call' && e.at <= now && (end > now || e.unanswered)) f.inFlight += 1;
       if (!recent) continue;
       const failed = e.kind === 'call' && (e.failure !== undefined || (e.status ?? 0) >= 500);
       f.calls += row.times;
