@@ -45,8 +45,11 @@ export interface FileOutcome {
 
 /** One message or mark on a replay's timeline, at `at` ms of the cluster's clock. */
 export type ReplayEntry =
-  /** An HTTP call from `from` to `to`, sent at `at`, answered (`status`) or failed (`failure`) at `end`. */
-  | { kind: 'call'; at: number; end: number; from: string; to: string; what: string; status?: number; failure?: string; evidence?: number[] }
+  /**
+   * An HTTP call from `from` to `to`, sent at `at`, answered (`status`) or failed (`failure`) at `end`,
+   * or `unanswered`: still waiting at `end`, when the test ended.
+   */
+  | { kind: 'call'; at: number; end: number; from: string; to: string; what: string; status?: number; failure?: string; unanswered?: true; evidence?: number[] }
   /** A key-value command, an SQL statement or a queue operation sent to a store, a database or a queue. */
   | { kind: 'op'; at: number; from: string; to: string; what: string; evidence?: number[] }
   /** Something a node did on its own: an HTTP cache's answer (hit, stale, miss…). */
@@ -56,7 +59,10 @@ export type ReplayEntry =
   /** A `ctx.log` line (and errors the cluster logged for a node). */
   | { kind: 'log'; at: number; node: string; text: string };
 
-/** Where a recording was cut to stay bounded: what was left out between two kept parts. */
+/**
+ * Where a recording was cut to stay bounded: what was left out between two kept parts. The part
+ * between head and tail may be cut several times, around the evidence kept from it.
+ */
 export interface ReplayCut {
   /** Index in `entries` of the first entry after the cut. */
   at: number;
@@ -74,7 +80,8 @@ export interface ClusterReplay {
   nodes: { name: string; kind: string; role?: string; region?: string }[];
   clients: { name: string; region?: string }[];
   entries: ReplayEntry[];
-  cut?: ReplayCut;
+  /** In order of `at`; none when nothing was left out. */
+  cuts?: ReplayCut[];
 }
 
 /** What happened in one failed test: its clusters' messages and logs, and what its assertions counted. */

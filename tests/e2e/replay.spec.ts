@@ -56,18 +56,25 @@ test('Clones starter: the failed round-robin test replays with the requests its 
   await expect(replay.locator('[data-testid="replay-list"] li[aria-current]')).toHaveAttribute('data-evidence', '0');
   await expect(replay.locator('[data-testid="picture-svg"] [data-node="app-1"]')).toContainText('req/s');
 
-  // Scrub: the slider moves the current row, the list follows, and so does the time.
-  const slider = replay.getByTestId('replay-slider');
+  // The 300 requests went one after another: the whole run, none of it cut, is one row repeated 300 times.
+  await expect(replay.locator('[data-testid="replay-list"] li')).toHaveCount(1);
+  await expect(evidenceItems.first()).toContainText('300 times');
+  await expect(replay.locator('[data-testid="replay-diagram"] .rp-cut')).toHaveCount(0);
+
+  // Scrub, in a replay of many rows (a server dies mid-run): the slider moves the current row, the list follows, and so does the time.
+  await replay.getByTestId('replay-close').click();
+  const other = await openReplay(page, root, 'health-checks', 'no request fails when a server dies');
+  const slider = other.getByTestId('replay-slider');
   const rows = Number(await slider.getAttribute('max')) + 1;
   expect(rows).toBeGreaterThan(2);
   await slider.fill('0');
-  await expect(replay.locator('[data-testid="replay-list"] li[aria-current]')).toHaveAttribute('data-row', '0');
-  await expect(replay.getByTestId('replay-where')).toContainText(`row 1 of ${rows}`);
+  await expect(other.locator('[data-testid="replay-list"] li[aria-current]')).toHaveAttribute('data-row', '0');
+  await expect(other.getByTestId('replay-where')).toContainText(`row 1 of ${rows}`);
   await slider.fill(String(rows - 1));
-  await expect(replay.locator('[data-testid="replay-list"] li[aria-current]')).toHaveAttribute('data-row', String(rows - 1));
-  await expect(replay.locator(`[data-testid="replay-diagram"] [data-row="${rows - 1}"]`)).toHaveAttribute('aria-current', 'true');
-  await replay.getByTestId('replay-prev-evidence').click();
-  await expect(replay.locator('[data-testid="replay-list"] li[aria-current]')).toHaveAttribute('data-evidence', '0');
+  await expect(other.locator('[data-testid="replay-list"] li[aria-current]')).toHaveAttribute('data-row', String(rows - 1));
+  await expect(other.locator(`[data-testid="replay-diagram"] [data-row="${rows - 1}"]`)).toHaveAttribute('aria-current', 'true');
+  await other.getByTestId('replay-prev-evidence').click();
+  await expect(other.locator('[data-testid="replay-list"] li[aria-current]')).toHaveAttribute('data-evidence', '0');
 
   expect(await longest(), 'no main-thread task over 200 ms while the replay opened and was scrubbed').toBeLessThanOrEqual(200);
 
@@ -75,6 +82,8 @@ test('Clones starter: the failed round-robin test replays with the requests its 
   const axe = await new AxeBuilder({ page }).include('[data-testid="replay"]').analyze();
   expect(axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help}`)).toEqual([]);
   const longestAfterAxe = await watchLongTasks(page);
+  await other.getByTestId('replay-close').click();
+  await openReplay(page, root, 'round-robin', FIRST_TEST);
 
   // Save the replay, close it, and open the file again.
   const download = page.waitForEvent('download');
@@ -83,7 +92,7 @@ test('Clones starter: the failed round-robin test replays with the requests its 
   expect(saved.suggestedFilename()).toMatch(/^replay-01-clones-round-robin-300-requests.*\.json$/);
   const path = await saved.path();
   const text = readFileSync(path, 'utf8');
-  expect(JSON.parse(text)).toMatchObject({ format: 'scale-lab-replay', version: 1, lab: '01-clones', step: { id: 'round-robin' }, replay: { test: FIRST_TEST } });
+  expect(JSON.parse(text)).toMatchObject({ format: 'scale-lab-replay', version: 2, lab: '01-clones', step: { id: 'round-robin' }, replay: { test: FIRST_TEST } });
   await replay.getByTestId('replay-close').click();
   await expect(root.getByTestId('lab-replay')).toBeHidden();
   await expect(failure(root, 'round-robin', FIRST_TEST).getByTestId('lab-replay-open')).toBeFocused();

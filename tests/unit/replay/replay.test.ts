@@ -10,8 +10,8 @@ import { frameAt, lifelines, rowsOf, rowText } from '../../../src/components/lab
 
 const call = (at: number, from: string, to: string, extra: Partial<Extract<ReplayEntry, { kind: 'call' }>> = {}): ReplayEntry => ({ kind: 'call', at, end: at + 10, from, to, what: 'GET /', status: 200, ...extra });
 
-function cluster(entries: ReplayEntry[], cut?: ClusterReplay['cut']): ClusterReplay {
-  return { seed: 1, nodes: [{ name: 'app-1', kind: 'http' }, { name: 'lb', kind: 'http' }, { name: 'kv', kind: 'kv' }], clients: [{ name: 'client' }], entries, ...(cut ? { cut } : {}) };
+function cluster(entries: ReplayEntry[], cuts?: ClusterReplay['cuts']): ClusterReplay {
+  return { seed: 1, nodes: [{ name: 'app-1', kind: 'http' }, { name: 'lb', kind: 'http' }, { name: 'kv', kind: 'kv' }], clients: [{ name: 'client' }], entries, ...(cuts ? { cuts } : {}) };
 }
 
 test('a block of messages repeated in a row becomes one row that says how many times; evidence keeps its own rows', () => {
@@ -27,9 +27,45 @@ test('a block of messages repeated in a row becomes one row that says how many t
 
 test('the cut stays where it was, saying what it left out', () => {
   const entries = [call(0, 'client', 'lb'), call(5000, 'client', 'lb', { status: 500 })];
-  const rows = rowsOf(cluster(entries, { at: 1, dropped: 840, from: 10, to: 4990, summary: [{ what: 'client → lb GET /', count: 840 }] }));
+  const rows = rowsOf(cluster(entries, [{ at: 1, dropped: 840, from: 10, to: 4990, summary: [{ what: 'client → lb GET /', count: 840 }] }]));
   expect(rows.map((r) => r.kind)).toEqual(['entries', 'cut', 'entries']);
   expect(rowText(rows[1]!, [])).toBe('0.010 s to 4.990 s: 840 messages left out to keep the replay small (client → lb GET / × 840)');
+});
+
+test('evidence kept from what was left out sits between the cuts around it', () => {
+  const summary = [{ what: 'client → lb GET /', count: 1 }];
+  const entries = [call(0, 'client', 'lb'), call(2000, 'lb', 'app-1', { evidence: [0] }), call(2100, 'lb', 'app-1', { evidence: [0] }), call(5000, 'client', 'lb')];
+  const c = cluster(entries, [{ at: 1, dropped: 3412, from: 10, to: 1990, summary }, { at: 3, dropped: 1200, from: 2110, to: 4990, summary }]);
+  const rows = rowsOf(c);
+  expect(rows.map((r) => r.kind)).toEqual(['entries', 'cut', 'entries', 'entries', 'cut', 'entries']);
+  expect(rowText(rows[1]!, [])).toMatch(/^0\.010 s to 1\.990 s: 3,412 messages left out/);
+  expect(rowText(rows[2]!, ['the requests'])).toMatch(/lb → app-1: GET \/.*Evidence: the requests$/);
+  expect(rowText(rows[4]!, [])).toMatch(/^2\.110 s to 4\.990 s: 1,200 messages left out/);
+  // Saved and read back as it was; cuts out of order are refused.
+  const saved: ReplayFile = { ...file, replay: { ...replay, clusters: [c] } };
+  expect(parseReplayFile(replayFileText(saved), '01-clones')).toEqual(saved);
+  const swapped = structuredClone(saved);
+  swapped.replay.clusters[0]!.cuts!.reverse();
+  expect(() => parseReplayFile(replayFileText(swapped), '01-clones')).toThrow(/was cut at a message it does not have/);
+});
+
+test('a call that got no answer says so, how long it waited, and reads back from a file', () => {
+  const open = call(1000, 'lb', 'app-1', { status: undefined, end: 31_000, unanswered: true, evidence: [0] });
+  const c = cluster([call(0, 'client', 'lb'), open]);
+  const rows = rowsOf(c);
+  expect(rowText(rows[1]!, ['the request that hung'])).toBe('1.000 s to 31.000 s: lb → app-1: GET /, no answer by 30,000 ms, when the test ended. Evidence: the request that hung');
+  expect(frameAt(c, rows, 1).nodes.find((n) => n.name === 'app-1')).toMatchObject({ inFlight: 1, errors: 0 });
+  const saved: ReplayFile = { ...file, replay: { ...replay, clusters: [c] } };
+  expect(parseReplayFile(replayFileText(saved), '01-clones')).toEqual(JSON.parse(replayFileText(saved)));
+});
+
+test('a replay saved before cuts could be split (version 1, one `cut`) still opens, its cut in its place', () => {
+  const entries = [call(0, 'client', 'lb'), call(5000, 'client', 'lb', { status: 500, evidence: [0] })];
+  const cut = { at: 1, dropped: 840, from: 10, to: 4990, summary: [{ what: 'client → lb GET /', count: 840 }] };
+  const old = { ...file, version: 1, replay: { ...replay, clusters: [{ ...cluster(entries), cut }] } };
+  const opened = parseReplayFile(JSON.stringify(old), '01-clones');
+  expect(opened.replay.clusters[0]).toEqual(cluster(entries, [cut]));
+  expect(rowsOf(opened.replay.clusters[0]!).map((r) => r.kind)).toEqual(['entries', 'cut', 'entries']);
 });
 
 test('lifelines follow the calls, and the picture at an instant counts the last second of calls and the states so far', () => {
@@ -61,7 +97,7 @@ test("queue operations fold like other operations, and a cache's answers are not
 });
 
 const replay: TestReplay = { test: 'split 300 requests', clusters: [cluster([call(0, 'client', 'lb', { evidence: [0] })])], evidence: [{ label: 'the requests', matched: 1 }] };
-const file: ReplayFile = { format: 'scale-lab-replay', version: 1, lab: '01-clones', step: { id: 'round-robin', title: 'Round robin' }, message: 'expected 100, received 300', replay };
+const file: ReplayFile = { format: 'scale-lab-replay', version: 2, lab: '01-clones', step: { id: 'round-robin', title: 'Round robin' }, message: 'expected 100, received 300', replay };
 
 test('a saved replay reads back as it was, under a name that says what it is', () => {
   expect(parseReplayFile(replayFileText(file), '01-clones')).toEqual(file);
@@ -82,5 +118,6 @@ test('what is not a replay of this lab is refused in plain words', () => {
   expect(damaged((f) => (f.replay.clusters[0].entries[0].kind = 'teleport'))).toThrow('This replay is damaged and cannot be shown: message 1 of cluster 1 is of a kind a replay does not have ("teleport").');
   expect(damaged((f) => delete f.replay.clusters[0].entries[0].status)).toThrow(/is a call with neither an answer nor a failure/);
   expect(damaged((f) => (f.replay.clusters[0].entries[0].evidence = [3]))).toThrow(/marks evidence that the replay does not name/);
+  expect(damaged((f) => (f.replay.clusters[0].cuts = [{ at: 9, dropped: 1, from: 0, to: 1, summary: [] }]))).toThrow(/was cut at a message it does not have/);
   expect(damaged((f) => (f.replay.clusters[0].cut = { at: 9, dropped: 1, from: 0, to: 1, summary: [] }))).toThrow(/was cut at a message it does not have/);
 });

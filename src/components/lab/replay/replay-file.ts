@@ -6,7 +6,8 @@
 import type { ClusterReplay, ReplayEntry, TestReplay } from '../../../../labs/harness/results.ts';
 
 export const REPLAY_FORMAT = 'scale-lab-replay';
-export const REPLAY_VERSION = 1;
+/** 2: a cluster's `cuts` (evidence kept between them), calls `unanswered`; 1 had at most one `cut`, read as `cuts`. */
+export const REPLAY_VERSION = 2;
 /** A run's replays are bounded well below this; a bigger file is not one of ours. */
 export const MAX_REPLAY_BYTES = 5 * 1024 * 1024;
 
@@ -47,7 +48,7 @@ function checkEntry(e: unknown, where: string): ReplayEntry {
   switch (entry.kind) {
     case 'call':
       need(isNumber(entry.end) && isText(entry.from) && isText(entry.to) && isText(entry.what), `${where} is a call without its sender, receiver, request or end`);
-      need(isNumber(entry.status) || isText(entry.failure), `${where} is a call with neither an answer nor a failure`);
+      need(isNumber(entry.status) || isText(entry.failure) || entry.unanswered === true, `${where} is a call with neither an answer nor a failure`);
       break;
     case 'op':
       need(isText(entry.from) && isText(entry.to) && isText(entry.what), `${where} is an operation without its sender, receiver or command`);
@@ -77,12 +78,19 @@ function checkCluster(c: unknown, i: number, labels: number): ClusterReplay {
   need(Array.isArray(cluster.entries), `${where} has no messages`);
   const entries = (cluster.entries as unknown[]).map((e, k) => checkEntry(e, `message ${k + 1} of ${where}`));
   for (const e of entries) if ('evidence' in e && e.evidence) need(e.evidence.every((k) => k < labels), `${where} marks evidence that the replay does not name`);
-  if (cluster.cut !== undefined) {
-    const cut = cluster.cut;
-    const ok = isObject(cut) && Number.isInteger(cut.at) && isNumber(cut.dropped) && isNumber(cut.from) && isNumber(cut.to) && Array.isArray(cut.summary);
-    need(ok, `${where} says it was cut, but not where or what was left out`);
-    const at = (cut as { at: number }).at;
-    need(at >= 0 && at <= entries.length, `${where} was cut at a message it does not have`);
+  // Version 1 had at most one cut, as `cut`.
+  if (cluster.cut !== undefined && cluster.cuts === undefined) cluster.cuts = [cluster.cut];
+  delete cluster.cut;
+  if (cluster.cuts !== undefined) {
+    need(Array.isArray(cluster.cuts), `${where} says it was cut, but not where or what was left out`);
+    let last = 0;
+    for (const cut of cluster.cuts as unknown[]) {
+      const ok = isObject(cut) && Number.isInteger(cut.at) && isNumber(cut.dropped) && isNumber(cut.from) && isNumber(cut.to) && Array.isArray(cut.summary);
+      need(ok, `${where} says it was cut, but not where or what was left out`);
+      const at = (cut as { at: number }).at;
+      need(at >= last && at <= entries.length, `${where} was cut at a message it does not have`);
+      last = at;
+    }
   }
   return cluster as unknown as ClusterReplay;
 }

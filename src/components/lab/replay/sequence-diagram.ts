@@ -70,8 +70,8 @@ export class SequenceDiagram {
     const notes: string[] = [];
     if (row.kind === 'cut') {
       g.append(svg('rect', { class: 'rp-cut', x: GEOMETRY.gutter - 4, y: y + 3, width: width - GEOMETRY.gutter, height: GEOMETRY.row - 6 }));
-      g.append(svg('text', { class: 'rp-cut-text', x: GEOMETRY.gutter + 4, y: mid + 4 }, `… ${row.dropped} messages left out (${timeText(row.from)} to ${timeText(row.to)})`));
-      g.append(svg('title', {}, `${row.dropped} messages left out to keep the replay small: ${row.summary.map((s) => `${s.what} × ${s.count}`).join(', ')}`));
+      g.append(svg('text', { class: 'rp-cut-text', x: GEOMETRY.gutter + 4, y: mid + 4 }, `… ${row.dropped.toLocaleString('en')} messages left out (${timeText(row.from)} to ${timeText(row.to)})`));
+      g.append(svg('title', {}, `${row.dropped.toLocaleString('en')} messages left out to keep the replay small: ${row.summary.map((s) => `${s.what} × ${s.count}`).join(', ')}`));
       return g;
     }
     const parts = row.entries.length;
@@ -97,9 +97,10 @@ export class SequenceDiagram {
     const x1 = this.#x(e.from);
     const x2 = this.#x(e.to);
     const failed = e.kind === 'call' && (e.failure !== undefined || (e.status ?? 0) >= 500);
-    const cls = ['rp-msg', e.kind === 'op' ? 'rp-op' : 'rp-call', failed ? 'rp-failed' : '', evidence ? 'rp-msg-ev' : ''].filter(Boolean).join(' ');
+    const open = e.kind === 'call' && e.unanswered === true;
+    const cls = ['rp-msg', e.kind === 'op' ? 'rp-op' : 'rp-call', failed ? 'rp-failed' : '', open ? 'rp-open' : '', evidence ? 'rp-msg-ev' : ''].filter(Boolean).join(' ');
     g.append(svg('line', { class: cls, x1, x2: x2 === x1 ? x1 + 1 : x2, y1: y, y2: y, 'marker-end': `url(#${evidence ? 'rp-head-ev' : 'rp-head'})` }));
-    const result = e.kind === 'call' ? (e.status !== undefined ? ` ${e.status}` : ' ✕ failed') : '';
+    const result = e.kind === 'call' ? (e.status !== undefined ? ` ${e.status}` : open ? ' … no answer' : ' ✕ failed') : '';
     const label = `${shortText(e.what)}${result}`;
     g.append(svg('text', { class: 'rp-label', x: Math.min(x1, x2) + 6, y: y - 3 }, label));
     if (evidence) g.append(svg('path', { class: 'rp-diamond', d: `M ${x2} ${y - 6} l 6 6 l -6 6 l -6 -6 z` }));

@@ -20,7 +20,7 @@ const MAX_BLOCK = 4;
 function signature(e: ReplayEntry): string {
   switch (e.kind) {
     case 'call':
-      return `c|${e.from}|${e.to}|${e.what}|${e.status ?? e.failure}|${e.evidence?.join(',') ?? ''}`;
+      return `c|${e.from}|${e.to}|${e.what}|${e.status ?? e.failure ?? 'unanswered'}|${e.evidence?.join(',') ?? ''}`;
     case 'op':
       return `o|${e.from}|${e.to}|${e.what.replace(/\d+/g, '#')}|${e.evidence?.join(',') ?? ''}`;
     case 'state':
@@ -63,13 +63,17 @@ function sameBlock(sigs: string[], a: number, b: number, block: number): boolean
   return true;
 }
 
-/** The rows of one cluster's replay, the cut (if any) in its place. */
+/** The rows of one cluster's replay, each cut in its place (the evidence kept from a cut between them). */
 export function rowsOf(cluster: ClusterReplay): Row[] {
-  const { entries, cut } = cluster;
-  if (!cut) return collapse(entries);
-  const before = collapse(entries.slice(0, cut.at));
-  const after = collapse(entries.slice(cut.at));
-  return [...before, { kind: 'cut', dropped: cut.dropped, from: cut.from, to: cut.to, summary: cut.summary, at: cut.from, end: cut.to, evidence: [] }, ...after];
+  const { entries, cuts = [] } = cluster;
+  const rows: Row[] = [];
+  let from = 0;
+  for (const cut of cuts) {
+    rows.push(...collapse(entries.slice(from, cut.at)), { kind: 'cut', dropped: cut.dropped, from: cut.from, to: cut.to, summary: cut.summary, at: cut.from, end: cut.to, evidence: [] });
+    from = cut.at;
+  }
+  rows.push(...collapse(entries.slice(from)));
+  return rows;
 }
 
 /**
@@ -97,6 +101,7 @@ export function timeText(ms: number): string {
 export function entryText(e: ReplayEntry): string {
   switch (e.kind) {
     case 'call':
+      if (e.unanswered) return `${e.from} → ${e.to}: ${e.what}, no answer by ${Math.round(e.end - e.at).toLocaleString('en')} ms, when the test ended`;
       return `${e.from} → ${e.to}: ${e.what}, ${e.status !== undefined ? `answered ${e.status}` : `failed (${e.failure})`} after ${Math.round(e.end - e.at)} ms`;
     case 'op':
       return `${e.from} → ${e.to}: ${e.what}`;
@@ -114,7 +119,7 @@ export function rowText(row: Row, labels: string[]): string {
   const when = row.end > row.at ? `${timeText(row.at)} to ${timeText(row.end)}` : timeText(row.at);
   if (row.kind === 'cut') {
     const kinds = row.summary.map((s) => `${s.what} × ${s.count}`).join('; ');
-    return `${when}: ${row.dropped} messages left out to keep the replay small (${kinds})`;
+    return `${when}: ${row.dropped.toLocaleString('en')} messages left out to keep the replay small (${kinds})`;
   }
   const what = row.entries.map(entryText).join('; then ');
   const repeated = row.times > 1 ? `${row.times} times: ${what}` : what;
@@ -147,7 +152,8 @@ export function frameAt(cluster: ClusterReplay, rows: Row[], upTo: number): Pick
       const end = endOf(e);
       const recent = end > now - WINDOW_MS;
       const f = figure(e.to);
-      if (e.kind === 'call' && e.at <= now && end > now) f.inFlight += 1;
+      // A call never answered is still in flight when the test ended, at its `end`.
+      if (e.kind === 'call' && e.at <= now && (end > now || e.unanswered)) f.inFlight += 1;
       if (!recent) continue;
       const failed = e.kind === 'call' && (e.failure !== undefined || (e.status ?? 0) >= 500);
       f.calls += row.times;
